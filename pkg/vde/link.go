@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package vde
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/govde/govde/pkg/frame"
+)
+
+// A link is what both ends hold once the handshake is done: a connected datagram socket carrying one frame
+// per datagram, and the silent control stream whose readability or EOF ends the connection.
+type link struct {
+	data *net.UnixConn
+	ctl  *net.UnixConn
+
+	done    chan struct{} // closed when the control stream ends (peer hang-up or our Close)
+	closing chan struct{} // closed by Close
+	hup     atomic.Bool   // the peer ended the control stream
+	short   atomic.Uint64 // received datagrams shorter than an Ethernet header
+
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+	cleanup   func() // run by Close after the sockets are closed; may be nil
+}
+
+func newLink(data, ctl *net.UnixConn) *link {
+	l := &link{data: data, ctl: ctl, done: make(chan struct{}), closing: make(chan struct{})}
+	l.wg.Go(l.ctlLoop)
+	return l
+}
+
+// ctlLoop waits for the control stream to become readable: nobody writes on it after the handshake, so
+// any byte, EOF or error means the connection is over.
+func (l *link) ctlLoop() {
+	var b [64]byte
+	l.ctl.Read(b[:])
+	select {
+	case <-l.closing:
+	default:
+		l.hup.Store(true)
+		// Wake a blocked ReadFrame: datagram sockets have no EOF of their own.
+		l.data.SetReadDeadline(time.Unix(1, 0))
+	}
+	close(l.done)
+}
+
+// ReadFrame reads one frame (one datagram) into b and returns its length. Datagrams shorter than an
+// Ethernet header are dropped, as vdeplug4 and vde_switch do; a datagram longer than b is truncated.
+// It returns io.EOF once the peer has closed the control stream, and an error wrapping net.ErrClosed
+// after Close. It does not allocate.
+func (l *link) ReadFrame(b []byte) (int, error) {
+	for {
+		n, err := l.data.Read(b)
+		if err != nil {
+			if l.hup.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+				return 0, io.EOF
+			}
+			return 0, err
+		}
+		if n >= frame.HeaderLen {
+			return n, nil
+		}
+		l.short.Add(1)
+	}
+}
+
+// WriteFrame sends b as one datagram. It blocks while the peer's receive queue is full, and is safe for
+// concurrent use. After Close it returns an error wrapping net.ErrClosed.
+func (l *link) WriteFrame(b []byte) error {
+	_, err := l.data.Write(b)
+	return err
+}
+
+// Close closes the data socket and the control stream, which tells the peer the connection is over. It
+// unblocks ReadFrame and WriteFrame, waits for the internal goroutine and is idempotent.
+func (l *link) Close() error {
+	var err error
+	l.closeOnce.Do(func() {
+		close(l.closing)
+		if l.cleanup != nil {
+			l.cleanup()
+		}
+		err = l.data.Close()
+		if e := l.ctl.Close(); err == nil {
+			err = e
+		}
+		l.wg.Wait()
+	})
+	return err
+}
+
+// Done returns a channel that is closed when the control stream ends: the peer hung up, or Close was
+// called.
+func (l *link) Done() <-chan struct{} { return l.done }
+
+// HungUp reports whether the peer ended the connection by closing (or writing on) the control stream.
+func (l *link) HungUp() bool { return l.hup.Load() }
+
+// Short returns the number of received datagrams dropped for being shorter than an Ethernet header.
+func (l *link) Short() uint64 { return l.short.Load() }
+
+// RawData returns the raw data socket, for batched I/O (recvmmsg/sendmmsg). The caller must not close it
+// or change its blocking mode.
+func (l *link) RawData() (syscall.RawConn, error) { return l.data.SyscallConn() }

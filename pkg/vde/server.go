@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package vde
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/govde/govde/pkg/frame"
+)
+
+// NoGroup in ListenOptions leaves the group of a file unchanged.
+const NoGroup = -1
+
+// Default permissions of vde_switch.
+const (
+	DefaultCtlMode  uint32 = 0o600  // control and data sockets, with neither -m nor --dirmode
+	DefaultDirMode  uint32 = 0o2700 // the switch directory, with neither -m nor --dirmode
+	DefaultMgmtMode uint32 = 0o600  // data socket of a management port 0 request (--mgmtmode)
+)
+
+// maxDirLen is the longest switch directory whose data socket names "DIR/NNN.fd" fit sun_path
+// (vde_switch keeps 8 bytes for them).
+const maxDirLen = 108 - 8
+
+// Modes derives the socket mode and the directory mode of a switch from its -m and --dirmode options, as
+// vde_switch does; nil means the option was not given.
+//   - neither: 0600 and 02700;
+//   - only mode M: the directory gets setgid plus, for each of user, group and other with any permission
+//     in M, those permissions and x: M=0660 gives 02770;
+//   - only dirmode D: the mode is D&0666;
+//   - both: as given.
+func Modes(mode, dirmode *uint32) (m, d uint32) {
+	switch {
+	case mode == nil && dirmode == nil:
+		return DefaultCtlMode, DefaultDirMode
+	case dirmode == nil:
+		m, d = *mode, 0o2000
+		for _, class := range []uint32{0o600, 0o060, 0o006} {
+			if m&class != 0 {
+				d |= m&class | (class>>1)&^class // the class's bits of m plus its x bit
+			}
+		}
+		return m, d
+	case mode == nil:
+		return *dirmode & 0o666, *dirmode
+	}
+	return *mode, *dirmode
+}
+
+// ListenOptions are the permissions and limits of a switch's control directory.
+type ListenOptions struct {
+	// Mode and DirMode are the permissions of the sockets and of the directory. A zero value is derived by
+	// Modes from the other one, as if its option had not been given.
+	Mode, DirMode uint32
+	// Group is the gid given to the directory, the control socket and the data sockets, or NoGroup.
+	// Note that the zero value is gid 0.
+	Group int
+	// MgmtMode and MgmtGroup are applied to the data socket of a REQ_NEW_PORT0 request (--mgmtmode,
+	// --mgmtgroup). MgmtMode 0 means DefaultMgmtMode; MgmtGroup is a gid or NoGroup.
+	MgmtMode  uint32
+	MgmtGroup int
+	// Timeout bounds the wait for a client's request after it connected, and for writing the reply;
+	// 0 means DefaultTimeout.
+	Timeout time.Duration
+	// OnBadRequest, if set, is called (from a handshake goroutine) with the reason for each connection
+	// closed without a reply because its request was malformed, unsupported or came too late, or its
+	// client socket was not accessible. vswitch logs these.
+	OnBadRequest func(error)
+}
+
+// A Listener is the switch side of the control socket DIR/ctl. Connections are read and checked in their
+// own goroutines, so a slow or hostile client never delays the others; Accept returns the requests that
+// passed. Its methods are safe for concurrent use.
+type Listener struct {
+	ln      *net.UnixListener
+	dir     string
+	ctlPath string
+	opt     ListenOptions
+
+	reqs      chan *Request
+	closing   chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+
+	mu      sync.Mutex
+	pending map[*net.UnixConn]struct{} // connections whose request is being read
+}
+
+// Listen creates the switch directory dir (mkdir, then chown to the group and chmod to the directory
+// mode), resolves it to its real path, and listens on dir/ctl with the socket mode and group. A stale
+// control socket (nobody listening) is replaced; a live one gives an error wrapping syscall.EADDRINUSE.
+func Listen(dir string, opt ListenOptions) (*Listener, error) {
+	var mp, dp *uint32
+	if opt.Mode != 0 {
+		mp = &opt.Mode
+	}
+	if opt.DirMode != 0 {
+		dp = &opt.DirMode
+	}
+	opt.Mode, opt.DirMode = Modes(mp, dp)
+	if opt.MgmtMode == 0 {
+		opt.MgmtMode = DefaultMgmtMode
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = DefaultTimeout
+	}
+	if err := os.Mkdir(dir, 0o777); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, err
+	}
+	real, err := realpath(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(real) > maxDirLen {
+		return nil, fmt.Errorf("switch directory %s: %d bytes, at most %d fit a socket address: %w", real, len(real), maxDirLen, os.ErrInvalid)
+	}
+	if opt.Group != NoGroup {
+		if err := os.Chown(real, -1, opt.Group); err != nil {
+			return nil, err
+		}
+	}
+	if err := unix.Chmod(real, opt.DirMode); err != nil {
+		return nil, &os.PathError{Op: "chmod", Path: real, Err: err}
+	}
+	ctlPath := filepath.Join(real, "ctl")
+	ln, err := listenCtl(ctlPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Chmod(ctlPath, opt.Mode); err != nil {
+		ln.Close()
+		return nil, &os.PathError{Op: "chmod", Path: ctlPath, Err: err}
+	}
+	if opt.Group != NoGroup {
+		if err := os.Chown(ctlPath, -1, opt.Group); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
+	l := &Listener{
+		ln: ln, dir: real, ctlPath: ctlPath, opt: opt,
+		reqs: make(chan *Request), closing: make(chan struct{}), pending: map[*net.UnixConn]struct{}{},
+	}
+	l.wg.Go(l.acceptLoop)
+	return l, nil
+}
+
+// listenCtl binds the control socket, taking over a stale one.
+func listenCtl(path string) (*net.UnixListener, error) {
+	addr := &net.UnixAddr{Name: path, Net: "unix"}
+	ln, err := net.ListenUnix("unix", addr)
+	if err == nil {
+		return ln, nil
+	}
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("could not bind to socket '%s': %w", path, err)
+	}
+	c, derr := net.DialTimeout("unix", path, time.Second)
+	if derr == nil {
+		c.Close()
+		return nil, fmt.Errorf("could not bind to socket '%s': %w", path, syscall.EADDRINUSE)
+	}
+	if !errors.Is(derr, syscall.ECONNREFUSED) {
+		return nil, fmt.Errorf("could not bind to socket '%s': %w", path, err)
+	}
+	os.Remove(path)
+	if ln, err = net.ListenUnix("unix", addr); err != nil {
+		return nil, fmt.Errorf("could not bind to socket '%s': %w", path, err)
+	}
+	return ln, nil
+}
+
+// Dir returns the real path of the switch directory.
+func (l *Listener) Dir() string { return l.dir }
+
+// CtlPath returns the path of the control socket, Dir()+"/ctl".
+func (l *Listener) CtlPath() string { return l.ctlPath }
+
+// Mode returns the socket mode in effect (what ds/showinfo prints as "std mode").
+func (l *Listener) Mode() uint32 { return l.opt.Mode }
+
+// DirMode returns the directory mode in effect.
+func (l *Listener) DirMode() uint32 { return l.opt.DirMode }
+
+// Accept blocks until a client sends a well-formed request, and returns it; the caller must then call
+// its Accept or Reject. Malformed requests never reach the caller: their connections are closed (see
+// ListenOptions.OnBadRequest). After Close, Accept returns an error wrapping net.ErrClosed.
+func (l *Listener) Accept() (*Request, error) {
+	select {
+	case r := <-l.reqs:
+		return r, nil
+	case <-l.closing:
+		return nil, fmt.Errorf("accept %s: %w", l.ctlPath, net.ErrClosed)
+	}
+}
+
+// Close stops listening and removes the control socket. Requests being read are dropped; requests
+// already returned by Accept and accepted connections are not affected. It is idempotent.
+func (l *Listener) Close() error {
+	var err error
+	l.closeOnce.Do(func() {
+		close(l.closing)
+		err = l.ln.Close() // also unlinks ctl
+		l.mu.Lock()
+		for c := range l.pending {
+			c.SetDeadline(time.Unix(1, 0))
+		}
+		l.mu.Unlock()
+		l.wg.Wait()
+	})
+	return err
+}
+
+// RemoveDir removes the switch directory if it is empty and no switch listens on its ctl any more (another
+// switch may have taken it over), as vde_switch does at exit. Call it after closing every connection and
+// the Listener.
+func (l *Listener) RemoveDir() error {
+	if c, err := net.DialTimeout("unix", l.ctlPath, time.Second); err == nil {
+		c.Close()
+		return fmt.Errorf("remove %s: %s is in use: %w", l.dir, l.ctlPath, syscall.EADDRINUSE)
+	}
+	return os.Remove(l.dir)
+}
+
+func (l *Listener) acceptLoop() {
+	backoff := 5 * time.Millisecond
+	for {
+		c, err := l.ln.AcceptUnix()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// EMFILE and friends: wait and retry, as net/http does.
+			select {
+			case <-l.closing:
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = 5 * time.Millisecond
+		l.mu.Lock()
+		l.pending[c] = struct{}{}
+		l.mu.Unlock()
+		l.wg.Go(func() { l.handshake(c) })
+	}
+}
+
+func (l *Listener) bad(err error) {
+	if l.opt.OnBadRequest != nil {
+		l.opt.OnBadRequest(err)
+	}
+}
+
+// handshake reads and checks one request, then hands it to Accept.
+func (l *Listener) handshake(c *net.UnixConn) {
+	r, err := l.readRequest(c)
+	l.mu.Lock()
+	delete(l.pending, c)
+	l.mu.Unlock()
+	if r == nil {
+		if err != nil {
+			l.bad(err)
+		}
+		c.Close()
+		return
+	}
+	select {
+	case l.reqs <- r:
+	case <-l.closing:
+		c.Close()
+	}
+}
+
+// readRequest reads a request with a single read, as vde_switch does. It returns a nil Request and a nil
+// error for a client that hung up without sending anything.
+func (l *Listener) readRequest(c *net.UnixConn) (*Request, error) {
+	c.SetReadDeadline(time.Now().Add(l.opt.Timeout))
+	var buf [MaxRequestLen]byte
+	n, err := c.Read(buf[:])
+	if err != nil {
+		select {
+		case <-l.closing:
+			return nil, nil
+		default:
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, fmt.Errorf("%w: no request within %v", ErrBadRequest, l.opt.Timeout)
+		}
+		return nil, nil // EOF or closed: nothing to report
+	}
+	m, err := ParseRequest(buf[:n])
+	if err != nil {
+		return nil, err
+	}
+	uid := -1
+	if m.ClientPath[0] != '@' {
+		if err := unix.Access(m.ClientPath, unix.R_OK|unix.W_OK); err != nil {
+			return nil, fmt.Errorf("%w: client socket %s: %w", ErrBadRequest, m.ClientPath, err)
+		}
+		var st unix.Stat_t
+		if unix.Stat(m.ClientPath, &st) == nil {
+			uid = int(st.Uid)
+		}
+	}
+	c.SetReadDeadline(time.Time{})
+	return &Request{Message: m, UID: uid, ctl: c, l: l}, nil
+}
+
+// A Request is a well-formed connection request waiting for the switch's decision: Accept it on a port,
+// or Reject it. Exactly one of the two must be called.
+type Request struct {
+	Message
+	// UID is the owner of the client's socket file: vde_switch's notion of the requesting user, used for
+	// port access control. It is -1 for an abstract socket address.
+	UID int
+
+	ctl     *net.UnixConn
+	l       *Listener
+	decided atomic.Bool
+}
+
+// errDecided is returned by Accept or Reject on a Request already decided.
+var errDecided = errors.New("request already accepted or rejected")
+
+// Reject refuses the request by closing its control connection, which the client sees at once (vde_switch
+// r586 leaves it open instead, so real clients hang; we do not copy that).
+func (r *Request) Reject() error {
+	if !r.decided.CompareAndSwap(false, true) {
+		return errDecided
+	}
+	return r.ctl.Close()
+}
+
+// Accept grants the request on port: it connects a new datagram socket to the client, binds it at
+// DIR/NNN.FD (NNN the port, FD its descriptor number), sets its permissions (the listener's mode, only
+// 0700 of it when running as root for a known user; owner the requesting user when root; the group; for a
+// port 0 request then the management mode and group), and replies with its address. On error the request
+// is rejected. The caller owns the returned ServerConn.
+func (r *Request) Accept(port int) (*ServerConn, error) {
+	if !r.decided.CompareAndSwap(false, true) {
+		return nil, errDecided
+	}
+	sc, err := r.accept(port)
+	if err != nil {
+		r.ctl.Close()
+		return nil, fmt.Errorf("accept %q on port %d: %w", r.Descr, port, err)
+	}
+	return sc, nil
+}
+
+func (r *Request) accept(port int) (*ServerConn, error) {
+	if port < 0 {
+		return nil, fmt.Errorf("port %d: %w", port, os.ErrInvalid)
+	}
+	opt := &r.l.opt
+	data, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: r.ClientPath, Net: "unixgram"})
+	if err != nil {
+		return nil, err
+	}
+	rc, err := data.SyscallConn()
+	if err != nil {
+		data.Close()
+		return nil, err
+	}
+	var path string
+	var berr error
+	cerr := rc.Control(func(fd uintptr) {
+		path = fmt.Sprintf("%s/%03d.%d", r.l.dir, port, fd)
+		if err := unix.Unlink(path); err != nil && err != unix.ENOENT {
+			berr = err
+			return
+		}
+		berr = unix.Bind(int(fd), &unix.SockaddrUnix{Name: path})
+	})
+	if err := errors.Join(cerr, berr); err != nil {
+		data.Close()
+		return nil, fmt.Errorf("bind data socket %s: %w", path, err)
+	}
+	fail := func(err error) (*ServerConn, error) {
+		os.Remove(path)
+		data.Close()
+		return nil, err
+	}
+	user := r.UID
+	if os.Geteuid() != 0 {
+		user = -1
+	}
+	mode := opt.Mode
+	if user != -1 {
+		mode &= 0o700
+	}
+	if err := unix.Chmod(path, mode); err != nil {
+		return fail(&os.PathError{Op: "chmod", Path: path, Err: err})
+	}
+	if user != -1 || opt.Group != NoGroup {
+		if err := os.Chown(path, user, opt.Group); err != nil {
+			return fail(err)
+		}
+	}
+	// vde_switch applies the management permissions just after its reply, racing with the client's own
+	// chmod; we apply them before it, so that the client's chmod (vdeplug4 does one) reliably comes last.
+	if r.Port0 {
+		unix.Chmod(path, opt.MgmtMode)
+		if opt.MgmtGroup != NoGroup {
+			os.Chown(path, -1, opt.MgmtGroup)
+		}
+	}
+	var reply [SockaddrLen]byte
+	b, err := AppendReply(reply[:0], path)
+	if err != nil {
+		return fail(err)
+	}
+	r.ctl.SetWriteDeadline(time.Now().Add(opt.Timeout))
+	if _, err := r.ctl.Write(b); err != nil {
+		return fail(fmt.Errorf("send reply: %w", err))
+	}
+	r.ctl.SetWriteDeadline(time.Time{})
+	id := -1
+	if crc, err := r.ctl.SyscallConn(); err == nil {
+		crc.Control(func(fd uintptr) { id = int(fd) })
+	}
+	sc := &ServerConn{link: newLink(data, r.ctl), path: path, port: port, id: id, msg: r.Message, uid: r.UID}
+	sc.cleanup = sc.unlink
+	return sc, nil
+}
+
+// A ServerConn is the switch's end of an accepted connection: a frame.Endpoint over the port's datagram
+// socket, plus Done, closed when the client closes its control stream (then the switch closes the
+// endpoint). ReadFrame drops datagrams shorter than an Ethernet header and returns io.EOF after the client
+// hung up. WriteFrame blocks while the client's receive queue is full; use RawData for non-blocking or
+// batched sends.
+type ServerConn struct {
+	*link
+	path string
+	port int
+	id   int
+	msg  Message
+	uid  int
+}
+
+var _ frame.Endpoint = (*ServerConn)(nil)
+
+func (s *ServerConn) unlink() { os.Remove(s.path) }
+
+// Path returns the path of the port's data socket, DIR/NNN.FD. Close removes it.
+func (s *ServerConn) Path() string { return s.path }
+
+// Port returns the port number the connection was accepted on.
+func (s *ServerConn) Port() int { return s.port }
+
+// ID returns the descriptor number of the control connection, which vde_switch shows as the endpoint
+// number in port/print.
+func (s *ServerConn) ID() int { return s.id }
+
+// Descr returns the client's description.
+func (s *ServerConn) Descr() string { return s.msg.Descr }
+
+// UID returns the requesting user (see Request.UID).
+func (s *ServerConn) UID() int { return s.uid }
+
+// Request returns the request the connection was accepted from.
+func (s *ServerConn) Request() Message { return s.msg }
