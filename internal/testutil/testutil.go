@@ -23,6 +23,9 @@ import (
 // SkipUnlessRoot skips t with a clear message when the test does not run as root.
 func SkipUnlessRoot(t testing.TB) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("skipped in -short mode (make unit): needs root")
+	}
 	if os.Geteuid() != 0 {
 		t.Skip("skipped: needs root (TAP devices, namespaces or socket ownership); run 'make test' as root")
 	}
@@ -35,6 +38,9 @@ func InCI() bool { return os.Getenv("CI") != "" }
 // skipped, or fails under CI, where 'make test' must have installed it.
 func RealTool(t testing.TB, name string) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skipf("skipped in -short mode (make unit): runs the reference tool %s", name)
+	}
 	p, err := exec.LookPath(name)
 	if err != nil {
 		if InCI() {

@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/govde/govde/internal/cmdutil"
+	"github.com/govde/govde/pkg/frame"
+	"github.com/govde/govde/pkg/plug"
+	"github.com/govde/govde/pkg/stream"
+	"github.com/govde/govde/pkg/vde"
+)
+
+// daemonEnv marks the detached child that -d starts.
+const daemonEnv = "GOVDE_VPLUG_DAEMON"
+
+// descrPrefix is the default description, before " user=… pid=…".
+const descrPrefix = "vplug:"
+
+func newApp() *cli.App {
+	name := "vplug"
+	if cmdutil.ProgName() == "vde_plug" {
+		name = "vde_plug"
+	}
+	app := cmdutil.NewApp(name, "join a VDE plug URL to stdin/stdout, to a second URL, or to a command")
+	// Options are parsed by configFrom (getopt_long style, stopping at "="), not by urfave/cli.
+	app.SkipFlagParsing = true
+	app.HideHelp = true
+	app.HideVersion = true
+	app.UseShortOptionHandling = false
+	app.Action = run
+	return app
+}
+
+func run(c *cli.Context) error {
+	cfg, err := configFrom(c.Args().Slice())
+	if err != nil {
+		return err
+	}
+	if cfg.help {
+		fmt.Fprint(c.App.Writer, usage(c.App.Name))
+		return nil
+	}
+	if cfg.daemon && os.Getenv(daemonEnv) == "" {
+		return daemonize()
+	}
+	os.Unsetenv(daemonEnv)
+	// A closed stdout must give EPIPE (and an orderly exit with clean-up), not kill us.
+	signal.Ignore(syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	if cfg.pidfile != "" {
+		if err := os.WriteFile(cfg.pidfile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
+			return cmdutil.Exitf(1, "pidfile: %v", err)
+		}
+		defer os.Remove(cfg.pidfile)
+	}
+	var lg *logger
+	if cfg.log {
+		lg = newLogger(c.App.Name)
+		lg.start()
+		defer lg.stop()
+	}
+	descr := vde.Description(descrPrefix)
+	if cfg.descr != "" {
+		descr = vde.Description(cfg.descr)
+	}
+	a, err := plug.Open(ctx, cfg.urls[0], plug.Options{Descr: descr, Group: cfg.group, Mode: cfg.mode, Port: cfg.port})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return cmdutil.Exitf(1, "%v", err)
+	}
+	var b frame.Endpoint
+	switch {
+	case cfg.cmd != nil:
+		b, err = plug.StartCommand(cfg.cmd, "", c.App.ErrWriter)
+		if err != nil {
+			a.Close()
+			return cmdutil.Exitf(1, "%s: %v", cfg.cmd[0], unwrapExec(err))
+		}
+	case len(cfg.urls) == 2:
+		b, err = plug.Open(ctx, cfg.urls[1], plug.Options{Descr: descr, Group: cfg.group2, Mode: cfg.mode2, Port: cfg.port2})
+		if err != nil {
+			a.Close()
+			if ctx.Err() != nil {
+				return nil
+			}
+			return cmdutil.Exitf(1, "%v", err)
+		}
+	default:
+		s, restore := openStdio()
+		defer restore()
+		b = s
+	}
+	if cfg.iplog {
+		b = &watched{Endpoint: b, check: lg.checkIP}
+	}
+	if err := plug.Join(ctx, a, b); err != nil {
+		return cmdutil.Exitf(1, "%v", err)
+	}
+	return nil
+}
+
+// unwrapExec shortens exec's "exec: \"x\": executable file not found in $PATH" to its cause.
+func unwrapExec(err error) error {
+	var ee *exec.Error
+	if errors.As(err, &ee) {
+		return ee.Err
+	}
+	return err
+}
+
+// openStdio returns the 2-byte stream over stdin/stdout. Both descriptors are switched to non-blocking
+// mode, so that the runtime poller serves them and closing unblocks a pending read; restore puts the
+// original modes back (they are shared with the processes that gave us these descriptors).
+func openStdio() (ep frame.Endpoint, restore func()) {
+	var undo []func()
+	file := func(fd int, name string) *os.File {
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+		if err == nil && flags&unix.O_NONBLOCK == 0 && unix.SetNonblock(fd, true) == nil {
+			undo = append(undo, func() { unix.SetNonblock(fd, false) })
+		}
+		return os.NewFile(uintptr(fd), name)
+	}
+	in, out := file(0, "/dev/stdin"), file(1, "/dev/stdout")
+	return stream.NewConn(in, out, closers{in, out}), func() {
+		for _, f := range undo {
+			f()
+		}
+	}
+}
+
+type closers []*os.File
+
+func (cs closers) Close() error {
+	for _, c := range cs {
+		c.Close()
+	}
+	return nil
+}
+
+// daemonize starts this program again, detached (new session, stdio on /dev/null), and returns once it
+// has started. The child sees daemonEnv and runs normally.
+func daemonize() error {
+	exe, err := os.Executable()
+	if err != nil {
+		return cmdutil.Exitf(1, "daemon: %v", err)
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return cmdutil.Exitf(1, "daemon: %v", err)
+	}
+	defer null.Close()
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Args[0] = os.Args[0]
+	cmd.Env = append(os.Environ(), daemonEnv+"=1")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return cmdutil.Exitf(1, "daemon: %v", err)
+	}
+	cmd.Process.Release()
+	return nil
+}
+
+// watched calls check on every frame read from the Endpoint (for -L).
+type watched struct {
+	frame.Endpoint
+	check func([]byte)
+}
+
+func (w *watched) ReadFrame(b []byte) (int, error) {
+	n, err := w.Endpoint.ReadFrame(b)
+	if err == nil {
+		w.check(b[:n])
+	}
+	return n, err
+}

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+// Package plug opens a VDE plug URL (vdeplug4's "VNL") as a frame.Endpoint.
+//
+// Supported URLs:
+//
+//	""                       the default switch: $HOME/.vdeplug/default, else $HOME/.vde2/default.switch,
+//	                         else /var/run/vde.ctl, then /tmp/vde.ctl
+//	DIR                      a plain path, the same as vde://DIR
+//	vde://DIR[N/mode=0660/group=G/port=N/portgroup=NAME]
+//	                         a vde_switch (or our vswitch) control directory; [0] asks for management port 0
+//	ptp://PATH[mode=…/group=…]
+//	                         point to point over unix datagram sockets PATH and PATH+
+//	cmd://COMMAND ARGS       a co-process speaking the 2-byte VDE stream on its stdin/stdout
+//	tap://IFNAME             a Linux TAP interface (IFF_TAP|IFF_NO_PI)
+//	udp://[SRCADDR:]SRCPORT->DSTADDR:DSTPORT
+//	                         one raw frame per UDP datagram
+//	null://                  drops everything, receives nothing
+//	qemu+unix://PATH         QEMU -netdev stream (4-byte length framing) over a unix stream socket, client
+//	qemu+unix://PATH[server] the same, listening on PATH (one client at a time)
+//	qemu+tcp://HOST:PORT     QEMU -netdev stream over TCP, client
+//	qemu+tcp://HOST:PORT[server]
+//	                         the same, listening on HOST:PORT
+//
+// Parameters go in one trailing pair of square brackets, separated by '/'. As in vdeplug4, a key may be
+// abbreviated to any prefix ("m=0660" is "mode=0660"), and parts of the URL may be quoted with '…', "…" or \,
+// or written as %XX hexadecimal escapes.
+//
+// A regular file given as the URL (or found as the default) holds the URL on its first line, as in vdeplug4.
+package plug

@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package plug
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/govde/govde/internal/testutil"
+	"github.com/govde/govde/pkg/frame"
+	"github.com/govde/govde/pkg/frame/frametest"
+)
+
+// testFrame returns a recognisable frame of n bytes (n >= 14) tagged with seq.
+func testFrame(n int, seq byte) []byte {
+	b := make([]byte, n)
+	copy(b, []byte{0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x88, 0xb5})
+	for i := frame.HeaderLen; i < n; i++ {
+		b[i] = byte(i*7) ^ seq
+	}
+	return b
+}
+
+// readWithin reads one frame from ep, failing the test if none arrives within d.
+func readWithin(t *testing.T, ep frame.Endpoint, d time.Duration) []byte {
+	t.Helper()
+	type res struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		b := make([]byte, frame.MaxLen)
+		n, err := ep.ReadFrame(b)
+		ch <- res{b[:n], err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			t.Fatalf("ReadFrame: %v", r.err)
+		}
+		return r.b
+	case <-time.After(d):
+		t.Fatalf("no frame within %v", d)
+	}
+	return nil
+}
+
+func mustOpen(t *testing.T, url string, opt Options) frame.Endpoint {
+	t.Helper()
+	ep, err := Open(context.Background(), url, opt)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", url, err)
+	}
+	t.Cleanup(func() { ep.Close() })
+	return ep
+}
+
+// exchange sends a known frame each way and checks it arrives byte for byte.
+func exchange(t *testing.T, a, b frame.Endpoint, size int) {
+	t.Helper()
+	f1, f2 := testFrame(size, 1), testFrame(size, 2)
+	if err := a.WriteFrame(f1); err != nil {
+		t.Fatalf("a.WriteFrame: %v", err)
+	}
+	if got := readWithin(t, b, 5*time.Second); !bytes.Equal(got, f1) {
+		t.Fatalf("b got % x..., want % x...", head(got), head(f1))
+	}
+	if err := b.WriteFrame(f2); err != nil {
+		t.Fatalf("b.WriteFrame: %v", err)
+	}
+	if got := readWithin(t, a, 5*time.Second); !bytes.Equal(got, f2) {
+		t.Fatalf("a got % x..., want % x...", head(got), head(f2))
+	}
+}
+
+func head(b []byte) []byte { return b[:min(len(b), 20)] }
+
+func TestPTP(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "ptp")
+	a := mustOpen(t, "ptp://"+p, Options{})
+	b := mustOpen(t, "ptp://"+p+"[mode=0660]", Options{})
+	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("first end %s: %v, mode %v, want 0700", p, err, fi.Mode())
+	}
+	if fi, err := os.Stat(p + "+"); err != nil || fi.Mode().Perm() != 0o660 {
+		t.Fatalf("second end %s+: %v, mode %v, want 0660", p, err, fi.Mode())
+	}
+	exchange(t, a, b, 60)
+	exchange(t, a, b, 9000)
+	if _, err := Open(context.Background(), "ptp://"+p, Options{}); !errors.Is(err, syscall.EADDRINUSE) {
+		t.Errorf("third opener: %v, want EADDRINUSE", err)
+	}
+	b.Close()
+	a.Close()
+	for _, f := range []string{p, p + "+"} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("%s left behind after Close: %v", f, err)
+		}
+	}
+}
+
+func TestPTPStale(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "ptp")
+	// A socket file whose owner has gone: bound, then closed without removal.
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: p, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("stale socket not left behind: %v", err)
+	}
+	a := mustOpen(t, "ptp://"+p, Options{})
+	b := mustOpen(t, "ptp://"+p, Options{})
+	exchange(t, a, b, 100)
+}
+
+func TestUDP(t *testing.T) {
+	la, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peerPort := la.LocalAddr().(*net.UDPAddr).Port
+	ep := mustOpen(t, "udp://127.0.0.1:0->127.0.0.1:"+strconv.Itoa(peerPort), Options{})
+	myAddr := ep.(*Dgram).LocalAddr().(*net.UDPAddr)
+	f := testFrame(1400, 3)
+	if err := ep.WriteFrame(f); err != nil {
+		t.Fatal(err)
+	}
+	la.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 2000)
+	n, from, err := la.ReadFromUDP(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf[:n], f) || from.Port != myAddr.Port {
+		t.Fatalf("peer got %d bytes from %v, want the %d-byte frame from %v", n, from, len(f), myAddr)
+	}
+	g := testFrame(64, 4)
+	if _, err := la.WriteToUDP(g, myAddr); err != nil {
+		t.Fatal(err)
+	}
+	if got := readWithin(t, ep, 5*time.Second); !bytes.Equal(got, g) {
+		t.Fatalf("got % x, want % x", got, g)
+	}
+	la.Close()
+	// With the peer gone, sends are dropped, not fatal.
+	for range 3 {
+		if err := ep.WriteFrame(f); err != nil {
+			t.Fatalf("WriteFrame to a vanished peer: %v", err)
+		}
+	}
+}
+
+func TestCmdLoopback(t *testing.T) {
+	var stderr testutil.SyncBuffer
+	ep := mustOpen(t, "cmd://cat", Options{Stderr: &stderr})
+	for i, size := range []int{60, 1514, 9000, frame.MaxLen} {
+		f := testFrame(size, byte(i))
+		if err := ep.WriteFrame(f); err != nil {
+			t.Fatal(err)
+		}
+		if got := readWithin(t, ep, 5*time.Second); !bytes.Equal(got, f) {
+			t.Fatalf("size %d: looped back %d bytes, not the same frame", size, len(got))
+		}
+	}
+	if err := ep.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCmdTerminated(t *testing.T) {
+	var stderr testutil.SyncBuffer
+	// The command writes one record (2-byte header + 14-byte frame) and exits.
+	url := `cmd://printf '\000\016AAAAAAAAAAAAAA'`
+	ep := mustOpen(t, url, Options{Stderr: &stderr})
+	if got := readWithin(t, ep, 5*time.Second); string(got) != "AAAAAAAAAAAAAA" {
+		t.Fatalf("got %q, want 14 A", got)
+	}
+	b := make([]byte, frame.MaxLen)
+	if _, err := ep.ReadFrame(b); !errors.Is(err, io.EOF) {
+		t.Fatalf("ReadFrame after the command exited: %v, want io.EOF", err)
+	}
+	want := "VDE terminated: " + url + "\n"
+	if got := stderr.String(); got != want {
+		t.Errorf("stderr %q, want %q", got, want)
+	}
+}
+
+func TestCmdNotFound(t *testing.T) {
+	_, err := Open(context.Background(), "cmd://govde-no-such-command-xyz", Options{})
+	if err == nil || !strings.HasPrefix(err.Error(), "vde_open cmd://govde-no-such-command-xyz: ") {
+		t.Fatalf("Open: %v, want a vde_open error", err)
+	}
+}
+
+// qemuPeer is a hand-written QEMU -netdev stream peer: 4-byte big-endian length, then the frame.
+type qemuPeer struct{ c net.Conn }
+
+func (p qemuPeer) send(t *testing.T, f []byte) {
+	t.Helper()
+	b := binary.BigEndian.AppendUint32(nil, uint32(len(f)))
+	if _, err := p.c.Write(append(b, f...)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (p qemuPeer) recv(t *testing.T) []byte {
+	t.Helper()
+	p.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var h [4]byte
+	if _, err := io.ReadFull(p.c, h[:]); err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, binary.BigEndian.Uint32(h[:]))
+	if _, err := io.ReadFull(p.c, b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestQEMUUnixServer(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "q.sock")
+	ep := mustOpen(t, "qemu+unix://"+p+"[server]", Options{})
+	// Frames written with no client are dropped.
+	if err := ep.WriteFrame(testFrame(60, 9)); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 { // the second round checks the server takes a new client after the first leaves
+		c, err := net.Dial("unix", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		peer := qemuPeer{c}
+		f := testFrame(1000+round, byte(round))
+		peer.send(t, f)
+		if got := readWithin(t, ep, 5*time.Second); !bytes.Equal(got, f) {
+			t.Fatalf("round %d: server got % x..., want % x...", round, head(got), head(f))
+		}
+		g := testFrame(9000, byte(round+10))
+		if err := ep.WriteFrame(g); err != nil {
+			t.Fatal(err)
+		}
+		if got := peer.recv(t); !bytes.Equal(got, g) {
+			t.Fatalf("round %d: client got %d bytes, not the frame", round, len(got))
+		}
+		c.Close()
+	}
+	ep.Close()
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Errorf("%s left behind after Close: %v", p, err)
+	}
+}
+
+func TestQEMUTCPClientServer(t *testing.T) {
+	srv := mustOpen(t, "qemu+tcp://127.0.0.1:0[server]", Options{})
+	addr := srv.(*QEMUServer).Addr().String()
+	cli := mustOpen(t, "qemu+tcp://"+addr, Options{})
+	exchange(t, cli, srv, 60)
+	exchange(t, cli, srv, 9000)
+}
+
+func TestQEMUUnixClient(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "q.sock")
+	ln, err := net.Listen("unix", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	ep := mustOpen(t, "qemu+unix://"+p, Options{})
+	var c net.Conn
+	select {
+	case c = <-accepted:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no connection")
+	}
+	defer c.Close()
+	peer := qemuPeer{c}
+	f := testFrame(442, 5)
+	if err := ep.WriteFrame(f); err != nil {
+		t.Fatal(err)
+	}
+	if got := peer.recv(t); !bytes.Equal(got, f) {
+		t.Fatalf("peer got % x..., want % x...", head(got), head(f))
+	}
+	peer.send(t, f)
+	if got := readWithin(t, ep, 5*time.Second); !bytes.Equal(got, f) {
+		t.Fatalf("plug got % x..., want % x...", head(got), head(f))
+	}
+}
+
+func TestQEMUUnixServerInUse(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "q.sock")
+	mustOpen(t, "qemu+unix://"+p+"[server]", Options{})
+	if _, err := Open(context.Background(), "qemu+unix://"+p+"[server]", Options{}); !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("second server on %s: %v, want EADDRINUSE", p, err)
+	}
+}
+
+func TestNull(t *testing.T) {
+	ep := mustOpen(t, "null://", Options{})
+	if err := ep.WriteFrame(testFrame(60, 0)); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := ep.ReadFrame(make([]byte, frame.MaxLen)); done <- err }()
+	select {
+	case err := <-done:
+		t.Fatalf("null ReadFrame returned early: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	ep.Close()
+	if err := <-done; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("ReadFrame after Close: %v, want net.ErrClosed", err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct{ url, want string }{
+		{"nosuchmod://x", "vde_open nosuchmod://x: Protocol not supported"},
+		{dir + "/nonexist", "vde_open " + dir + "/nonexist: No such file or directory"},
+		{"vde://" + dir + "[foo=1]", "vde_open vde://" + dir + `[foo=1]: Invalid argument: unknown key "foo"`},
+		{"ptp://" + dir + "/p[group=govde-no-such-group]", `Invalid argument: group "govde-no-such-group"`},
+	}
+	for _, tt := range tests {
+		_, err := Open(context.Background(), tt.url, Options{Timeout: time.Second})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Open(%q) = %v, want an error containing %q", tt.url, err, tt.want)
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HOME", dir)
+	if got, err := Resolve(""); err != nil || got != "" {
+		t.Fatalf("Resolve(\"\") with no default files = %q, %v; want \"\"", got, err)
+	}
+	f := filepath.Join(dir, "urlfile")
+	if err := os.WriteFile(f, []byte("ptp:///tmp/x\nignored\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := Resolve(f); got != "ptp:///tmp/x" {
+		t.Errorf("Resolve(url file) = %q, want ptp:///tmp/x", got)
+	}
+	if got, _ := Resolve("vde:///tmp/sw"); got != "vde:///tmp/sw" {
+		t.Errorf("Resolve(vde:///tmp/sw) = %q", got)
+	}
+	// ~/.vde2/default.switch as a symbolic link to the switch directory.
+	os.MkdirAll(filepath.Join(dir, ".vde2"), 0o700)
+	if err := os.Symlink("/run/sw1", filepath.Join(dir, ".vde2", "default.switch")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := Resolve(""); got != "/run/sw1" {
+		t.Errorf("Resolve(\"\") via ~/.vde2/default.switch = %q, want /run/sw1", got)
+	}
+	// ~/.vdeplug/default, a regular file, takes precedence.
+	os.MkdirAll(filepath.Join(dir, ".vdeplug"), 0o700)
+	if err := os.WriteFile(filepath.Join(dir, ".vdeplug", "default"), []byte("vde:///run/sw2[4]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := Resolve(""); got != "vde:///run/sw2[4]" {
+		t.Errorf("Resolve(\"\") via ~/.vdeplug/default = %q, want vde:///run/sw2[4]", got)
+	}
+}
+
+func TestJoin(t *testing.T) {
+	a1, a2 := frametest.Pipe(16)
+	b1, b2 := frametest.Pipe(16)
+	done := make(chan error, 1)
+	go func() { done <- Join(context.Background(), a2, b1) }()
+	f := testFrame(100, 1)
+	a1.WriteFrame(testFrame(100, 1)[:13]) // a runt: dropped
+	a1.WriteFrame(f)
+	if got := readWithin(t, b2, 5*time.Second); !bytes.Equal(got, f) {
+		t.Fatalf("a→b got %d bytes, want the 100-byte frame", len(got))
+	}
+	g := testFrame(60, 2)
+	b2.WriteFrame(g)
+	if got := readWithin(t, a1, 5*time.Second); !bytes.Equal(got, g) {
+		t.Fatalf("b→a got %d bytes, want the 60-byte frame", len(got))
+	}
+	b2.Close() // one side ends: Join returns nil (orderly) and closes the other side
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Join = %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Join did not return after one side closed")
+	}
+	if err := a1.WriteFrame(f); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("other side still open after Join: %v", err)
+	}
+}
+
+func TestJoinContext(t *testing.T) {
+	_, a := frametest.Pipe(1)
+	_, b := frametest.Pipe(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var err error
+	wg.Go(func() { err = Join(ctx, a, b) })
+	cancel()
+	wg.Wait()
+	if err != nil {
+		t.Fatalf("Join after cancel = %v, want nil", err)
+	}
+}
+
+// TestQEMUServerGarbage: a client announcing an impossible record length is dropped, and the server
+// goes back to listening for the next one.
+func TestQEMUServerGarbage(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "q.sock")
+	ep := mustOpen(t, "qemu+unix://"+p+"[server]", Options{})
+	got := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, frame.MaxLen)
+		n, err := ep.ReadFrame(b)
+		if err != nil {
+			got <- nil
+			return
+		}
+		got <- b[:n]
+	}()
+	bad, err := net.Dial("unix", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Close()
+	bad.Write([]byte{0xff, 0xff, 0xff, 0xff, 1, 2, 3})
+	bad.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := bad.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("bad client: %v, want EOF (dropped by the server)", err)
+	}
+	good, err := net.Dial("unix", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer good.Close()
+	f := testFrame(300, 8)
+	qemuPeer{good}.send(t, f)
+	select {
+	case g := <-got:
+		if !bytes.Equal(g, f) {
+			t.Fatalf("after a bad client, got % x..., want % x...", head(g), head(f))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no frame from the good client")
+	}
+}
