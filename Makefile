@@ -17,7 +17,7 @@ TOOLS   := $(sort $(patsubst cmd/%/main.go,%,$(wildcard cmd/*/main.go)))
 MANS    := $(wildcard man/*.1)
 # VDE names installed by install-compat as symlinks to ours: compat-name:our-name.
 COMPAT  := vde_plug:vplug vde_switch:vswitch vde_plug2tap:plug2tap vde_tunctl:tunctl \
-           vdeterm:vterm unixterm:vterm unixcmd:vterm ctys-vnetctl:vnetctl
+           vdeterm:vterm unixterm:vterm unixcmd:vterm vdecmd:vterm ctys-vnetctl:vnetctl
 
 SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
 FUZZTIME ?= 10s
@@ -63,6 +63,7 @@ lint: fmt-check vet
 test: deps fmt-check vet build
 	GOVDE_BIN=$(CURDIR)/bin $(GO) test -race -count=1 -timeout 14m $(TESTFLAGS) ./...
 	@scripts/check-man.sh
+	@scripts/check-install.sh
 
 test-race: test
 
