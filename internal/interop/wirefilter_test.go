@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+//go:build linux
+
+package interop
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/govde/govde/internal/testutil"
+	"github.com/govde/govde/pkg/mgmt"
+)
+
+// TestWirefilterCable: the real "wirefilter -v SW1:SW2" is the only cable between two switches, each with a
+// namespaced host; the hosts ping each other across it. Then the cable's management console sets 100 %
+// loss and the pings stop (so the frames really went through wirefilter), and with loss 0 they resume.
+// Rows: both reference switches (proves the test), ours with the reference on either side, and both ours.
+func TestWirefilterCable(t *testing.T) {
+	eachPair(t, func(t *testing.T, impl1, impl2 switchImpl) {
+		wfBin := testutil.RealTool(t, "wirefilter")
+		sw1 := startSwitch(t, impl1)
+		sw2 := startSwitch(t, impl2)
+		a := newHost(t, sw1.Dir, 0, "198.18.3.1/24")
+		b := newHost(t, sw2.Dir, 0, "198.18.3.2/24")
+
+		wfMgmt := filepath.Join(t.TempDir(), "wf.mgmt")
+		stdin, hold, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { hold.Close() }) // its console: EOF would end it
+		wf := testutil.Start(t, func(c *exec.Cmd) { c.Stdin = stdin }, wfBin, "-M", wfMgmt, "-v", sw1.Dir+":"+sw2.Dir)
+		stdin.Close()
+		testutil.WaitListening(t, wfMgmt, 10*time.Second)
+		d := descr(t, "vde_crosscable", wf.Cmd.Process.Pid)
+		sw1.waitEndpoint(t, d)
+		sw2.waitEndpoint(t, d)
+
+		a.Ping(t, b.IP)
+		b.Ping(t, a.IP)
+
+		wc, err := mgmt.Dial(wfMgmt, mgmt.ClientOptions{Timeout: 10 * time.Second})
+		if err != nil {
+			t.Fatalf("wirefilter management session: %v", err)
+		}
+		defer wc.Close()
+		setLoss := func(v string) {
+			t.Helper()
+			if r, err := wc.Do("loss " + v); err != nil || !r.OK() {
+				t.Fatalf("wirefilter: loss %s: %d %s %v", v, r.Code, r.Text, err)
+			}
+		}
+		setLoss("100")
+		expectNoPing(t, a, b.IP)
+		setLoss("0")
+		a.Ping(t, b.IP)
+	})
+}
+
+// TestDpipeCable: the cable is a real dpipe chain, "dpipe vde_plug vde://SW1 = wirefilter = vde_plug
+// vde://SW2", so frames cross two vde_plugs in stream mode and a bidirectional wirefilter on dpipe's
+// alternate descriptors; the hosts on each side ping each other across it.
+func TestDpipeCable(t *testing.T) {
+	eachPair(t, func(t *testing.T, impl1, impl2 switchImpl) {
+		dpipe := testutil.RealTool(t, "dpipe")
+		plug := testutil.RealTool(t, "vde_plug")
+		wf := testutil.RealTool(t, "wirefilter")
+		sw1 := startSwitch(t, impl1)
+		sw2 := startSwitch(t, impl2)
+		a := newHost(t, sw1.Dir, 0, "198.18.4.1/24")
+		b := newHost(t, sw2.Dir, 0, "198.18.4.2/24")
+		// dpipe puts its children in its own process group; stopping it (SIGTERM by PID) makes it stop the last
+		// command, and the chain then collapses on EOF.
+		testutil.Start(t, nil, dpipe, plug, "vde://"+sw1.Dir, "=", wf, "=", plug, "vde://"+sw2.Dir)
+		for _, s := range []struct {
+			sw   *runningSwitch
+			host string
+		}{{sw1, hostDescr(t, a)}, {sw2, hostDescr(t, b)}} {
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				eps := s.sw.endpoints(t)
+				if _, ok := eps[s.host]; ok && len(eps) == 2 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: port/print lists %v, want the host and the dpipe cable's vde_plug", s.sw.impl.name, eps)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		a.Ping(t, b.IP)
+		b.Ping(t, a.IP)
+	})
+}
