@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package mgmt
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// MaxCmd is the size of one read from a session: each read is one command, as in the reference.
+const MaxCmd = 128
+
+// DataHeader starts the data block of commands that print data; a line "." ends it.
+const DataHeader = "0000 DATA END WITH '.'\n"
+
+var (
+	// ErrLogout, returned by a command, ends the session after writing Config.EndOfSession
+	// (the console ignores it).
+	ErrLogout = errors.New("logout")
+	// ErrShutdown, returned by a command, ends the session like ErrLogout and then closes the
+	// channel returned by Server.Done: the program should clean up and exit 0.
+	ErrShutdown = errors.New("shutdown")
+)
+
+// A Command is one entry of the command table. A Command with a nil Run is a menu header: it is listed
+// by help but never matched.
+type Command struct {
+	Path   string // matched as a prefix of the input line, case-sensitive
+	Syntax string // shown by help
+	Help   string // shown by help
+	// Data wraps the command's output in a DataHeader … "." block, printed even when Run fails.
+	Data bool
+	// Session marks commands that need a live session (load, debug/*): in rc files they fail with EBADF.
+	Session bool
+	// Run executes the command. w collects the reply data; arg is the rest of the line after the path,
+	// leading blanks removed (it may hold more text, such as "\r" or a second line, as in the reference).
+	// s is nil in rc files. The result line is "1000 Success" for nil, or "1%03d <strerror>" for the
+	// error's errno (see ErrnoOf); ErrLogout and ErrShutdown print no result line.
+	// Commands run one at a time, under a lock shared by all sessions.
+	Run func(s *Session, w io.Writer, arg string) error
+}
+
+// A DebugCategory is an event class sessions can subscribe to with debug/add. Categories without Help
+// cannot be added (debug/add answers EINVAL), as in the reference.
+type DebugCategory struct {
+	Path string
+	Tag  int
+	Help string
+}
+
+// Config configures a Server.
+type Config struct {
+	Banner       string // written to each socket session on connect
+	Prompt       string // written after each reply, e.g. "\nvde$ "
+	EndOfSession string // written by logout and shutdown before closing, e.g. "9999 END OF SESSION"
+	// Logf logs warnings (nil: discard).
+	Logf func(format string, args ...any)
+}
+
+const (
+	maxQueuedEvents = 256 << 10 // bytes of pending events per session before events are dropped
+	maxQueuedReply  = 8 << 20   // bytes of pending replies before a session that does not read is dropped
+)
+
+// A Server runs management sessions over a command table. Add commands and debug categories before
+// serving. All methods are safe for concurrent use.
+type Server struct {
+	cfg Config
+
+	execMu sync.Mutex // serialises commands, like the single-threaded reference
+
+	mu        sync.Mutex // guards the fields below
+	cmds      []Command
+	cats      []*debugCat
+	sessions  map[*Session]struct{}
+	listeners map[net.Listener]struct{}
+	closed    bool
+
+	done     chan struct{} // closed by shutdown
+	doneOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+type debugCat struct {
+	DebugCategory
+	subs []*Session
+}
+
+// New returns a Server with an empty command table.
+func New(cfg Config) *Server {
+	return &Server{
+		cfg:       cfg,
+		sessions:  map[*Session]struct{}{},
+		listeners: map[net.Listener]struct{}{},
+		done:      make(chan struct{}),
+	}
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.cfg.Logf != nil {
+		s.cfg.Logf(format, args...)
+	}
+}
+
+// Add appends commands to the table, in order.
+func (s *Server) Add(cmds ...Command) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cmds = append(s.cmds, cmds...)
+}
+
+// Commands returns a copy of the command table.
+func (s *Server) Commands() []Command {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Command(nil), s.cmds...)
+}
+
+// AddDebug appends debug categories, in the order debug/list shows them.
+func (s *Server) AddDebug(cats ...DebugCategory) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range cats {
+		s.cats = append(s.cats, &debugCat{DebugCategory: c})
+	}
+}
+
+// Event sends "3%03o path msg\n" to every session subscribed to the category path. It never blocks:
+// a session that does not read loses events. Unknown paths are ignored.
+func (s *Server) Event(path, msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.cats {
+		if c.Path != path || len(c.subs) == 0 {
+			continue
+		}
+		line := []byte(fmt.Sprintf("3%03o %s %s\n", c.Tag&0o777, c.Path, msg))
+		for _, sess := range c.subs {
+			sess.push(msg0{b: line}, true)
+		}
+		return
+	}
+}
+
+// DebugActive reports whether any session is subscribed to a debug category.
+func (s *Server) DebugActive() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.cats {
+		if len(c.subs) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Done returns a channel closed when a session ran a command that returned ErrShutdown.
+func (s *Server) Done() <-chan struct{} { return s.done }
+
+func (s *Server) shutdown() { s.doneOnce.Do(func() { close(s.done) }) }
+
+// lookup returns the first command with a handler whose path is a prefix of line.
+func (s *Server) lookup(line string) (Command, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.cmds {
+		if c.Run != nil && strings.HasPrefix(line, c.Path) {
+			return c, true
+		}
+	}
+	return Command{}, false
+}
+
+func skipBlanks(s string) string { return strings.TrimLeft(s, " \t") }
+
+// exec runs one command line for sess (nil: rc file) and appends the reply to out. It returns the
+// command's error; errNoCommand for empty and comment lines. The caller holds execMu.
+func (s *Server) exec(sess *Session, line string, out *bytes.Buffer) error {
+	line = skipBlanks(line)
+	if line == "" || line[0] == '#' {
+		return errNoCommand
+	}
+	c, ok := s.lookup(line)
+	var err error = syscall.ENOSYS
+	if ok {
+		arg := skipBlanks(line[len(c.Path):])
+		switch {
+		case c.Session && sess == nil:
+			err = syscall.EBADF
+		case c.Data:
+			out.WriteString(DataHeader)
+			err = c.Run(sess, out, arg)
+			out.WriteString(".\n")
+		default:
+			err = c.Run(sess, out, arg)
+		}
+	}
+	switch {
+	case err == nil:
+		out.WriteString("1000 Success\n")
+	case errors.Is(err, ErrLogout), errors.Is(err, ErrShutdown):
+	default:
+		e := ErrnoOf(err)
+		fmt.Fprintf(out, "1%03d %s\n", int(e), Strerror(e))
+	}
+	return err
+}
+
+var errNoCommand = errors.New("no command")
+
+// Exec runs one command line as sess would (sess may be nil, as for rc files) and returns the reply
+// without the prompt, and the command's error (ErrLogout and ErrShutdown are returned, not acted on).
+func (s *Server) Exec(sess *Session, line string) ([]byte, error) {
+	s.execMu.Lock()
+	defer s.execMu.Unlock()
+	var out bytes.Buffer
+	err := s.exec(sess, line, &out)
+	if err == errNoCommand {
+		err = nil
+	}
+	return out.Bytes(), err
+}
+
+// cLine turns the bytes of one read into the command line the reference sees: the C string up to the
+// first NUL, with one trailing newline removed.
+func cLine(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	if n := len(b); n > 0 && b[n-1] == '\n' {
+		b = b[:n-1]
+	}
+	return string(b)
+}
+
+// Serve accepts management sessions on ln until ln or the Server is closed. Each session gets the
+// banner and the prompt, then one command per read. Serve returns nil after Close.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return net.ErrClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			// EMFILE and friends: back off and keep serving, like the reference's poll loop.
+			s.logf("mgmt accept %v", err)
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		sess := s.newSession(c, c, c)
+		if sess == nil {
+			c.Close()
+			continue
+		}
+		sess.push(msg0{b: []byte(s.cfg.Banner)}, false)
+		sess.push(msg0{b: []byte(s.cfg.Prompt)}, false)
+		s.wg.Go(func() { s.readLoop(sess, c, false) })
+	}
+}
+
+// ServeConsole runs the console of a foreground switch: commands read from in (one per read), replies
+// and events written to out, the prompt written to promptW (the reference writes it to fd 0, which
+// works on a terminal). There is no banner and no initial prompt; logout is ignored. It returns io.EOF
+// when in ends (the caller logs "EOF on stdin, cleaning up and exiting" and exits 0) or ErrShutdown.
+func (s *Server) ServeConsole(in io.Reader, out, promptW io.Writer) error {
+	sess := s.newSession(out, promptW, nil)
+	if sess == nil {
+		return net.ErrClosed
+	}
+	return s.readLoop(sess, in, true)
+}
+
+// readLoop reads commands from r for sess until EOF, logout or shutdown.
+func (s *Server) readLoop(sess *Session, r io.Reader, console bool) error {
+	buf := make([]byte, MaxCmd)
+	var result error = io.EOF
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			s.execMu.Lock()
+			var out bytes.Buffer
+			cerr := s.exec(sess, cLine(buf[:n]), &out)
+			s.execMu.Unlock()
+			if out.Len() > 0 {
+				sess.push(msg0{b: out.Bytes()}, false)
+			}
+			switch {
+			case errors.Is(cerr, ErrShutdown):
+				if !console {
+					sess.push(msg0{b: []byte(s.cfg.EndOfSession)}, false)
+				}
+				sess.end()
+				s.shutdown()
+				return ErrShutdown
+			case errors.Is(cerr, ErrLogout):
+				if console {
+					continue
+				}
+				sess.push(msg0{b: []byte(s.cfg.EndOfSession)}, false)
+				sess.end()
+				return ErrLogout
+			}
+			sess.push(msg0{b: []byte(s.cfg.Prompt), prompt: true}, false)
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !console {
+				s.logf("Reading from mgmt %v", err)
+			}
+			if console && !errors.Is(err, io.EOF) {
+				result = err
+			}
+			break
+		}
+	}
+	sess.end()
+	return result
+}
+
+// Close stops every listener and session and waits for their goroutines. It is idempotent.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	lns := make([]net.Listener, 0, len(s.listeners))
+	for ln := range s.listeners {
+		lns = append(lns, ln)
+	}
+	sess := make([]*Session, 0, len(s.sessions))
+	for ss := range s.sessions {
+		sess = append(sess, ss)
+	}
+	s.mu.Unlock()
+	for _, ln := range lns {
+		ln.Close()
+	}
+	for _, ss := range sess {
+		ss.kill()
+	}
+	s.wg.Wait()
+	return nil
+}

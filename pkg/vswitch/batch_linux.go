@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package vswitch
+
+import (
+	"syscall"
+	"unsafe"
+
+	"github.com/govde/govde/pkg/frame"
+	"golang.org/x/sys/unix"
+)
+
+// A txGroup collects the frames of one batch bound for one batched endpoint, as sendmmsg
+// messages whose iovecs point into the reader's buffers (a tag is added or removed by
+// scatter/gather, without copying the payload).
+type txGroup struct {
+	e     *endpoint
+	n     int // messages
+	niov  int
+	sent  int
+	drops uint64
+	msgs  [maxBatch]unix.Mmsghdr
+	iovs  [3 * maxBatch]unix.Iovec
+}
+
+func (g *txGroup) reset() {
+	g.e = nil
+	g.n, g.niov, g.sent, g.drops = 0, 0, 0, 0
+}
+
+func (g *txGroup) iov(b []byte) {
+	v := &g.iovs[g.niov]
+	v.Base = &b[0]
+	v.SetLen(len(b))
+	g.niov++
+}
+
+// add appends one frame (b transformed by mode).
+func (g *txGroup) add(b []byte, mode uint8, tag *[4]byte) {
+	if g.n == maxBatch {
+		// A frame reaches a destination at most once per batch; this cannot happen.
+		g.drops++
+		return
+	}
+	first := g.niov
+	switch mode {
+	case asIs:
+		g.iov(b)
+	case addTag:
+		g.iov(b[:12])
+		g.iov(tag[:])
+		g.iov(b[12:])
+	case delTag:
+		g.iov(b[:12])
+		if len(b) > 16 {
+			g.iov(b[16:])
+		}
+	}
+	h := &g.msgs[g.n].Hdr
+	h.Iov = &g.iovs[first]
+	h.SetIovlen(g.niov - first)
+	g.n++
+}
+
+// send is the RawConn.Write callback: non-blocking sendmmsg of the current group. Frames the
+// socket cannot take now are dropped and counted (see congestionPolls for the one exception).
+func (r *rx) send(fd uintptr) bool {
+	g := r.cur
+	polls := 0
+	for g.sent < g.n {
+		n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&g.msgs[g.sent])),
+			uintptr(g.n-g.sent), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
+		switch errno {
+		case 0:
+			g.sent += int(n)
+		case unix.EINTR:
+		case unix.EAGAIN:
+			if r.mayWait && polls < congestionPolls {
+				polls++
+				r.pfd[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLOUT}
+				if n, _ := unix.Ppoll(r.pfd[:], &r.pwait, nil); n > 0 {
+					continue
+				}
+			}
+			g.drops += uint64(g.n - g.sent)
+			g.sent = g.n
+		case unix.ECONNREFUSED, unix.ENOTCONN, unix.EPIPE, unix.EBADF:
+			g.drops += uint64(g.n - g.sent)
+			g.sent = g.n
+		default: // EMSGSIZE, ENOBUFS...: drop this one, go on
+			g.drops++
+			g.sent++
+		}
+	}
+	return true
+}
+
+// rxBatch holds a reader's receive buffers and recvmmsg messages.
+type rxBatch struct {
+	bufs [maxBatch][]byte
+	iovs [maxBatch]unix.Iovec
+	msgs [maxBatch]unix.Mmsghdr
+	n    int
+	err  error
+	fn   func(fd uintptr) bool
+}
+
+func newRxBatch() *rxBatch {
+	rb := &rxBatch{}
+	for i := range rb.bufs {
+		rb.bufs[i] = make([]byte, frame.MaxLen)
+		rb.iovs[i].Base = &rb.bufs[i][0]
+		rb.iovs[i].SetLen(frame.MaxLen)
+		rb.msgs[i].Hdr.Iov = &rb.iovs[i]
+		rb.msgs[i].Hdr.SetIovlen(1)
+	}
+	rb.fn = rb.recv
+	return rb
+}
+
+// recv is the RawConn.Read callback: it returns false (wait for readability) on EAGAIN.
+func (rb *rxBatch) recv(fd uintptr) bool {
+	for {
+		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&rb.msgs[0])),
+			maxBatch, unix.MSG_DONTWAIT, 0, 0)
+		switch errno {
+		case 0:
+			rb.n, rb.err = int(n), nil
+			return true
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		default:
+			rb.n, rb.err = 0, errno
+			return true
+		}
+	}
+}
+
+// rawReadLoop reads batches from a datagram endpoint and forwards them.
+func (s *Switch) rawReadLoop(e *endpoint) {
+	defer s.removeEndpoint(e)
+	rb := newRxBatch()
+	r := newRx(s, e)
+	for {
+		if err := e.raw.Read(rb.fn); err != nil {
+			return
+		}
+		if rb.err != nil {
+			if rb.err == syscall.ECONNREFUSED {
+				continue // the peer went away for a moment; its ctl socket decides
+			}
+			return
+		}
+		r.begin()
+		for i := 0; i < rb.n; i++ {
+			m := &rb.msgs[i]
+			if m.Hdr.Flags&unix.MSG_TRUNC != 0 {
+				r.inDrops++
+				continue
+			}
+			r.handle(i, rb.bufs[i][:m.Len])
+		}
+		r.flush()
+	}
+}
+
+// batched reports whether endpoints may use batched datagram I/O.
+const batched = true

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package console
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/govde/govde/internal/buildinfo"
+	"github.com/govde/govde/pkg/mgmt"
+	"github.com/govde/govde/pkg/vswitch"
+)
+
+// Prompt is the switch console's prompt.
+const Prompt = "\nvde$ "
+
+// EndOfSession is written by logout and shutdown before the session closes.
+const EndOfSession = "9999 END OF SESSION"
+
+// Banner returns the greeting written to each management session (and by showinfo): the shape of
+// vde_switch's two lines, with our name and version.
+func Banner() string {
+	return fmt.Sprintf("%s switch V.%s\n(C) The %s authors 2026 - GPLv2\n", buildinfo.Name, buildinfo.Version, buildinfo.Name)
+}
+
+// Config describes what the console shows besides the switch state.
+type Config struct {
+	Switch   *vswitch.Switch
+	CtlDir   string // real path of the control directory (ds/showinfo)
+	CtlMode  uint32 // data/ctl socket mode (ds/showinfo "std mode")
+	MgmtPath string // -M path, "" without a management socket (showinfo)
+	MgmtMode uint32 // --mgmtmode (showinfo)
+	// Logf logs like the switch ("Shutdown from mgmt command", hash size warnings); nil discards.
+	Logf func(format string, args ...any)
+}
+
+// A Console is the switch's management command set. Its embedded *mgmt.Server serves sockets
+// (Serve), the stdin console (ServeConsole) and rc files (RunScript).
+type Console struct {
+	*mgmt.Server
+	cfg    Config
+	sw     *vswitch.Switch
+	cancel func() // ends the subscription to the switch's events
+
+	fmu   sync.Mutex // guards the FSTP settings kept for fstp/print
+	edge  map[[2]int]bool
+	bonus map[int][2]int // vlan → port, cost
+}
+
+// New returns the console of cfg.Switch, subscribed to its debug events. Close unsubscribes.
+func New(cfg Config) *Console {
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	c := &Console{cfg: cfg, sw: cfg.Switch, edge: map[[2]int]bool{}, bonus: map[int][2]int{}}
+	c.Server = mgmt.New(mgmt.Config{Banner: Banner(), Prompt: Prompt, EndOfSession: EndOfSession, Logf: cfg.Logf})
+	s := c.Server
+	s.Add(
+		mgmt.Command{Path: "ds", Syntax: "============", Help: "DATA SOCKET MENU"},
+		mgmt.Command{Path: "ds/showinfo", Help: "show ds info", Data: true, Run: c.dsShowinfo},
+		s.HelpCommand(),
+		mgmt.LogoutCommand(),
+		s.ShutdownCommand(),
+		mgmt.Command{Path: "showinfo", Help: "show switch version and info", Data: true, Run: c.showinfo},
+		s.LoadCommand(),
+	)
+	s.Add(s.DebugCommands()...)
+	s.Add(pluginCommands()...)
+	s.Add(c.hashCommands()...)
+	s.Add(c.fstpCommands()...)
+	s.Add(c.portCommands()...)
+	s.Add(c.vlanCommands()...)
+	s.AddDebug(
+		mgmt.DebugCategory{Path: "mgmt/+", Tag: 0o2001},
+		mgmt.DebugCategory{Path: "mgmt/-", Tag: 0o2002},
+		mgmt.DebugCategory{Path: "sig/hup", Tag: 0o3001},
+		mgmt.DebugCategory{Path: "hash/+", Tag: vswitch.TagHashAdd, Help: "hash: new element"},
+		mgmt.DebugCategory{Path: "hash/-", Tag: vswitch.TagHashDel, Help: "hash: discarded element"},
+		mgmt.DebugCategory{Path: "fstp/status", Tag: 0o44, Help: "fstp: status change"},
+		mgmt.DebugCategory{Path: "fstp/root", Tag: 0o45, Help: "fstp: rootswitch/port change"},
+		mgmt.DebugCategory{Path: "fstp/+", Tag: 0o41, Help: "fstp: port becomes active"},
+		mgmt.DebugCategory{Path: "fstp/-", Tag: 0o42, Help: "fstp: port becomes inactive"},
+		mgmt.DebugCategory{Path: "port/+", Tag: vswitch.TagPortAdd, Help: "new port"},
+		mgmt.DebugCategory{Path: "port/-", Tag: vswitch.TagPortDel, Help: "closed port"},
+		mgmt.DebugCategory{Path: "port/descr", Tag: vswitch.TagPortDescr, Help: "set port description"},
+		mgmt.DebugCategory{Path: "port/ep/+", Tag: vswitch.TagEPAdd, Help: "new endpoint"},
+		mgmt.DebugCategory{Path: "port/ep/-", Tag: vswitch.TagEPDel, Help: "closed endpoint"},
+		mgmt.DebugCategory{Path: "packet/in", Tag: 0o1001},
+		mgmt.DebugCategory{Path: "packet/out", Tag: 0o1002},
+	)
+	c.cancel = c.sw.Subscribe(c.event)
+	return c
+}
+
+// event receives the switch's debug events: it forwards them to subscribed sessions and notes
+// ports going inactive, which lose their FSTP edge flags as in the reference.
+func (c *Console) event(ev vswitch.Event) {
+	c.Server.Event(ev.Path, ev.Msg)
+	if ev.Tag == vswitch.TagPortDel {
+		if n, err := strconv.Atoi(strings.TrimSpace(ev.Msg)); err == nil {
+			c.clearEdges(n, -1)
+		}
+	}
+}
+
+// Event reports a debug event of the program itself (such as sig/hup) to subscribed sessions.
+func (c *Console) Event(path, msg string) { c.Server.Event(path, msg) }
+
+// Close unsubscribes from the switch and closes every session and listener.
+func (c *Console) Close() error {
+	c.cancel()
+	return c.Server.Close()
+}
+
+func (c *Console) dsShowinfo(_ *mgmt.Session, w io.Writer, _ string) error {
+	fmt.Fprintf(w, "ctl dir %s\nstd mode 0%03o\n", c.cfg.CtlDir, c.cfg.CtlMode)
+	return nil
+}
+
+func (c *Console) showinfo(_ *mgmt.Session, w io.Writer, _ string) error {
+	m := c.sw.MAC()
+	fmt.Fprintf(w, "%s\n", Banner())
+	fmt.Fprintf(w, "pid %d MAC %s uptime %d\n", os.Getpid(), m, int(c.sw.Uptime().Seconds()))
+	if c.cfg.MgmtPath != "" {
+		fmt.Fprintf(w, "mgmt %s perm 0%03o\n", c.cfg.MgmtPath, c.cfg.MgmtMode)
+	}
+	return nil
+}

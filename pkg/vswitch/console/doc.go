@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+// Package console is vswitch's management console: the vde_switch command table (ds, help, logout,
+// shutdown, showinfo, load, debug, plugin, hash, fstp, port and vlan commands) with the reference's
+// output formats, on top of pkg/mgmt and a *vswitch.Switch.
+//
+// Deliberate differences from vde_switch 2.3.2 (r586):
+//   - banner and showinfo name this program and its version (same two-line shape);
+//   - hash/find prints the entry's real port (the reference prints port+1);
+//   - plugin/add answers "1095 Operation not supported": plugins are not supported;
+//   - fstp/setfstp 1 answers "1095 Operation not supported": there is no FSTP (fstp/* otherwise
+//     answer as the reference with FSTP off);
+//   - hash/setgcint and hash/setexpire reject values ≤ 0 (1022) instead of storing them, and VLAN 0
+//     cannot be removed.
+package console

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package vswitch
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os/user"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/govde/govde/pkg/frame"
+)
+
+// Module names shown by port/print.
+const (
+	ModuleUnix  = "unix prog"
+	ModuleTap   = "tuntap"
+	outQueueLen = 256 // frames queued for an endpoint without batched I/O
+)
+
+// An endpoint is one connection of a port.
+type endpoint struct {
+	id     int
+	module string
+	descr  string
+	uid    int
+	port   *port
+
+	ep   frame.Endpoint
+	raw  syscall.RawConn // non-nil: batched non-blocking datagram I/O
+	done <-chan struct{} // closed when the peer goes away; may be nil
+	mtu  func() (int, error)
+	// direct endpoints (TAPs) never block on write: frames are written inline by the reader
+	// that forwards them, sparing a goroutine hand-off per frame.
+	direct bool
+	curMTU atomic.Int64
+
+	out     chan *pkt     // generic endpoints: bounded out-queue
+	quit    chan struct{} // closed by removeEndpoint
+	removed bool          // guarded by Switch.mu
+}
+
+// epSpec describes an endpoint to attach.
+type epSpec struct {
+	ep     frame.Endpoint
+	id     int // -1: allocate
+	module string
+	descr  string
+	uid    int
+	port   int  // 0: any free port
+	port0  bool // the reserved management port
+	done   <-chan struct{}
+	raw    syscall.RawConn
+	direct bool
+}
+
+// choosePortLocked returns the port for a request, allocating it if needed, or an errno.
+func (s *Switch) choosePortLocked(sp *epSpec) (*port, error) {
+	n := sp.port
+	switch {
+	case sp.port0:
+		n = 0
+	case n == 0:
+		n = -1
+		for i := 1; i < s.numPorts; i++ {
+			if p := s.ports[i]; p == nil || (!p.active() && !p.notInPool) {
+				n = i
+				break
+			}
+		}
+		if n < 0 {
+			return nil, syscall.ENOSPC
+		}
+	case n < 0 || n >= s.numPorts:
+		return nil, syscall.EINVAL
+	}
+	p := s.ports[n]
+	if p == nil {
+		p = s.allocLocked(n, false)
+	}
+	if err := checkAccess(p, sp.uid); err != nil {
+		return nil, err
+	}
+	if p.active() && p.curUser != sp.uid {
+		return nil, syscall.EADDRINUSE
+	}
+	return p, nil
+}
+
+// checkAccess applies a port's user/group restriction to uid, as vde_switch's checkport_ac.
+func checkAccess(p *port, uid int) error {
+	if p.user == -1 && p.group == -1 {
+		return nil
+	}
+	if uid == 0 || uid == p.user {
+		return nil
+	}
+	if p.group != -1 && inGroup(uid, p.group) {
+		return nil
+	}
+	return syscall.EPERM
+}
+
+// inGroup reports whether uid has gid as primary group or is listed as a member of it.
+func inGroup(uid, gid int) bool {
+	if uid < 0 {
+		return false
+	}
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return false
+	}
+	g := strconv.Itoa(gid)
+	if u.Gid == g {
+		return true
+	}
+	ids, err := u.GroupIds()
+	return err == nil && slices.Contains(ids, g)
+}
+
+// attach adds an endpoint to the switch and starts its goroutines. On error the caller still owns sp.ep.
+func (s *Switch) attach(sp epSpec) (*endpoint, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, net.ErrClosed
+	}
+	p, err := s.choosePortLocked(&sp)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	if sp.id < 0 {
+		sp.id = s.nextID
+		s.nextID++
+	}
+	e := &endpoint{id: sp.id, module: sp.module, descr: sp.descr, uid: sp.uid, port: p,
+		ep: sp.ep, raw: sp.raw, done: sp.done, direct: sp.direct && sp.raw == nil, quit: make(chan struct{})}
+	if m, ok := sp.ep.(interface{ MTU() (int, error) }); ok {
+		e.mtu = m.MTU
+		mtu, _ := m.MTU()
+		e.curMTU.Store(int64(mtu))
+	}
+	if e.raw == nil && !e.direct {
+		e.out = make(chan *pkt, outQueueLen)
+	}
+	if !p.active() {
+		p.curUser = sp.uid
+	}
+	p.setEPsLocked(append([]*endpoint{e}, p.eps...))
+	s.wg.Add(1)
+	s.mu.Unlock()
+
+	s.emit(TagEPAdd, "port/ep/+", "Port %02d FD %2d", p.num, e.id)
+	s.emit(TagPortDescr, "port/descr", "Port %02d FD %2d -> \"%s\"", p.num, e.id, e.descr)
+	go func() {
+		defer s.wg.Done()
+		if e.raw != nil {
+			s.rawReadLoop(e)
+		} else {
+			s.readLoop(e)
+		}
+	}()
+	if e.out != nil {
+		s.wg.Go(func() { s.writeLoop(e) })
+	}
+	if e.done != nil {
+		s.wg.Go(func() {
+			select {
+			case <-e.done:
+				s.removeEndpoint(e)
+			case <-e.quit:
+			}
+		})
+	}
+	return e, nil
+}
+
+// removeEndpoint detaches and closes e (once). When it was the port's last endpoint the port
+// becomes inactive and its MAC table entries are deleted.
+func (s *Switch) removeEndpoint(e *endpoint) {
+	s.mu.Lock()
+	if e.removed {
+		s.mu.Unlock()
+		return
+	}
+	e.removed = true
+	p := e.port
+	eps := slices.DeleteFunc(slices.Clone(p.eps), func(x *endpoint) bool { return x == e })
+	p.setEPsLocked(eps)
+	last := len(eps) == 0
+	if last {
+		p.curUser = -1
+	}
+	s.mu.Unlock()
+	close(e.quit)
+	e.ep.Close()
+	s.emit(TagEPDel, "port/ep/-", "Port %02d FD %2d", p.num, e.id)
+	if last {
+		s.emit(TagPortDel, "port/-", "%02d", p.num)
+		s.flushHash(func(_ fdbKey, port int) bool { return port == p.num })
+	}
+}
+
+// readLoop reads frames one at a time from a generic endpoint and forwards them.
+func (s *Switch) readLoop(e *endpoint) {
+	defer s.removeEndpoint(e)
+	buf := make([]byte, frame.MaxLen)
+	r := newRx(s, e)
+	for {
+		n, err := e.ep.ReadFrame(buf)
+		if err != nil {
+			return
+		}
+		r.begin()
+		r.handle(0, buf[:n])
+		r.flush()
+	}
+}
+
+// writeLoop writes a generic endpoint's out-queue. A frame longer than the endpoint's MTU
+// allows, or one it fails to write, is dropped and counted.
+func (s *Switch) writeLoop(e *endpoint) {
+	for {
+		select {
+		case <-e.quit:
+			return
+		case pk := <-e.out:
+			b := pk.b[:pk.n]
+			if !e.fits(b) {
+				e.port.out.drops.Add(1)
+				pktPool.Put(pk)
+				continue
+			}
+			err := e.ep.WriteFrame(b)
+			pktPool.Put(pk)
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return
+				}
+				e.port.out.drops.Add(1)
+			}
+		}
+	}
+}
+
+// fits reports whether b fits the endpoint's MTU (always true without one). The MTU is read
+// again when a frame exceeds the cached value, since it may have been raised; when it cannot be
+// read (a TAP moved to another network namespace is not found by name) the frame is offered to
+// the device, which has the last word.
+func (e *endpoint) fits(b []byte) bool {
+	if e.mtu == nil {
+		return true
+	}
+	payload := int64(len(b) - frame.HeaderLen)
+	if frame.Frame(b).Tagged() {
+		payload -= frame.TagLen
+	}
+	if payload <= e.curMTU.Load() {
+		return true
+	}
+	mtu, err := e.mtu()
+	if err != nil {
+		return true
+	}
+	e.curMTU.Store(int64(mtu))
+	return payload <= int64(mtu)
+}
+
+// writeDirect writes one frame inline; a frame that does not fit or fails is dropped and counted.
+func (e *endpoint) writeDirect(b []byte) {
+	if !e.fits(b) || e.ep.WriteFrame(b) != nil {
+		e.port.out.drops.Add(1)
+	}
+}
+
+// AddEndpoint attaches ep to the switch on port n (0: the lowest free port) with the given module
+// name and description, for the connection's lifetime: the switch reads it until ReadFrame fails,
+// then closes it. The switch owns ep from then on (also on error, when it is closed at once).
+// It returns the port and the endpoint ID.
+func (s *Switch) AddEndpoint(ep frame.Endpoint, n int, module, descr string) (port, id int, err error) {
+	e, err := s.attach(epSpec{ep: ep, id: -1, module: module, descr: descr, uid: -1, port: n})
+	if err != nil {
+		ep.Close()
+		return 0, 0, fmt.Errorf("add endpoint %q: %w", descr, err)
+	}
+	return e.port.num, e.id, nil
+}

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package vswitch
+
+import (
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"github.com/govde/govde/pkg/frame"
+	"golang.org/x/sys/unix"
+)
+
+// maxBatch is the number of datagrams read (recvmmsg) and written (sendmmsg) per system call.
+const maxBatch = 32
+
+// Pacing: when a whole batch goes to one destination whose socket is full, the reader waits
+// for it to drain a little (at most congestionPolls × congestionWait) before dropping. This gives
+// a sender that overruns its receiver back-pressure, instead of making the switch burn CPU on
+// frames it then drops, and it cannot delay anybody else: a batch with several destinations
+// (a stuck receiver among them) never waits.
+const (
+	congestionPolls = 4
+	congestionWait  = 250 * time.Microsecond
+)
+
+// How a frame is transformed on its way to a port.
+const (
+	asIs uint8 = iota
+	addTag
+	delTag
+)
+
+// A pkt is a frame copied for an endpoint's out-queue; it crosses goroutines, so it is pooled.
+type pkt struct {
+	n int
+	b [frame.MaxLen + frame.TagLen]byte
+}
+
+var pktPool = sync.Pool{New: func() any { return new(pkt) }}
+
+type outCount struct {
+	pkts, bytes uint64
+	gen         uint32
+}
+
+// rx is the forwarding state of one reader goroutine: everything a frame needs on its way
+// through the switch is preallocated here, so forwarding does not allocate.
+type rx struct {
+	s   *Switch
+	src *endpoint
+	now int64
+
+	tags [maxBatch][4]byte                 // tags to insert, per frame of the batch
+	tmp  [frame.MaxLen + frame.TagLen]byte // a frame re-tagged for a direct endpoint
+
+	groups  []*txGroup // destinations of batched sends, valid up to ngroups
+	ngroups int
+	cur     *txGroup
+	sendFn  func(fd uintptr) bool
+	mayWait bool // the batch has a single destination (see congestionPolls)
+	pfd     [1]unix.PollFd
+	pwait   unix.Timespec
+
+	outc    []outCount // by port number
+	gen     uint32
+	touched []*port
+	inPkts  uint64
+	inBytes uint64
+	inDrops uint64
+}
+
+func newRx(s *Switch, src *endpoint) *rx {
+	r := &rx{s: s, src: src}
+	r.sendFn = r.send
+	r.pwait = unix.NsecToTimespec(int64(congestionWait))
+	return r
+}
+
+// begin starts a batch of frames received at the current time.
+func (r *rx) begin() {
+	r.now = r.s.now()
+	r.gen++
+	r.touched = r.touched[:0]
+}
+
+// countOut adds one frame of n bytes to port p's out counters.
+func (r *rx) countOut(p *port, n int) {
+	if p.num >= len(r.outc) {
+		r.outc = append(r.outc, make([]outCount, p.num+1-len(r.outc))...)
+	}
+	c := &r.outc[p.num]
+	if c.gen != r.gen {
+		*c = outCount{gen: r.gen}
+		r.touched = append(r.touched, p)
+	}
+	c.pkts++
+	c.bytes += uint64(n)
+}
+
+// handle forwards frame i of the batch, held in b. b stays valid until flush returns.
+func (r *rx) handle(i int, b []byte) {
+	in := r.src.port
+	if len(b) < frame.HeaderLen {
+		r.inDrops++
+		return
+	}
+	r.inPkts++
+	r.inBytes += uint64(len(b))
+	t := r.s.table.Load()
+	if t.hub {
+		for _, p := range t.ports {
+			if p != nil && p != in {
+				r.emit(p, i, b, asIs)
+			}
+		}
+		return
+	}
+	f := frame.Frame(b)
+	var vid int
+	tagged := f.EtherType() == frame.TPID8021Q
+	if tagged {
+		if len(b) < frame.HeaderLen+frame.TagLen {
+			r.inDrops++
+			return
+		}
+		vid = int(binary.BigEndian.Uint16(b[14:16]) & frame.VIDMask)
+		if vt := t.vlans[vid]; vt == nil || in.num >= len(vt.member) || vt.member[in.num] == memberNone {
+			r.inDrops++
+			return
+		}
+	} else {
+		if in.num >= len(t.untag) {
+			return
+		}
+		vid = int(t.untag[in.num])
+		if vid == NoVLAN || t.vlans[vid] == nil {
+			r.inDrops++
+			return
+		}
+	}
+	vt := t.vlans[vid]
+	if src := f.Src(); !src.IsGroup() {
+		k := makeKey(src, vid)
+		old, created := r.s.fdb.learn(k, in.num, r.now)
+		if created {
+			r.s.emitHash(TagHashAdd, "hash/+", k, in.num)
+		} else if old != in.num {
+			r.s.logf("MAC %s moved from port %d to port %d", src, old, in.num)
+		}
+	}
+	if !f.IsGroup() {
+		if tp, ok := r.s.fdb.lookup(makeKey(f.Dst(), vid)); ok && tp < len(t.ports) && t.ports[tp] != nil && vt.member[tp] != memberNone {
+			if tp == in.num {
+				return
+			}
+			p := t.ports[tp]
+			switch {
+			case tagged == (vt.member[tp] == memberTagged):
+				r.emit(p, i, b, asIs)
+			case tagged:
+				r.emit(p, i, b, delTag)
+			default:
+				r.setTag(i, vid)
+				r.emit(p, i, b, addTag)
+			}
+			return
+		}
+	}
+	// Flood: ports of the same tagness unchanged first, then the others converted.
+	if tagged {
+		r.flood(vt.tagged, in, i, b, asIs)
+		r.flood(vt.untagged, in, i, b, delTag)
+	} else {
+		r.flood(vt.untagged, in, i, b, asIs)
+		r.setTag(i, vid)
+		r.flood(vt.tagged, in, i, b, addTag)
+	}
+}
+
+func (r *rx) setTag(i, vid int) {
+	r.tags[i] = [4]byte{0x81, 0x00, byte(vid >> 8), byte(vid)}
+}
+
+func (r *rx) flood(ports []*port, in *port, i int, b []byte, mode uint8) {
+	for _, p := range ports {
+		if p != in {
+			r.emit(p, i, b, mode)
+		}
+	}
+}
+
+// emit queues frame i (b, transformed by mode) to every endpoint of port p.
+func (r *rx) emit(p *port, i int, b []byte, mode uint8) {
+	eps := *p.epsSnap.Load()
+	if len(eps) == 0 {
+		return
+	}
+	n := len(b)
+	switch mode {
+	case addTag:
+		n += frame.TagLen
+	case delTag:
+		n -= frame.TagLen
+	}
+	if n > frame.MaxLen {
+		p.out.drops.Add(1)
+		return
+	}
+	r.countOut(p, n)
+	for _, d := range eps {
+		switch {
+		case d.raw != nil:
+			r.group(d).add(b, mode, &r.tags[i])
+		case d.direct:
+			d.writeDirect(transform(r.tmp[:], b, mode, &r.tags[i]))
+		default:
+			d.enqueue(b, mode, &r.tags[i])
+		}
+	}
+}
+
+// flush sends the batched frames and publishes the batch's counters.
+func (r *rx) flush() {
+	r.mayWait = r.ngroups == 1
+	for _, g := range r.groups[:r.ngroups] {
+		r.cur = g
+		if err := g.e.raw.Write(r.sendFn); err != nil {
+			g.drops += uint64(g.n - g.sent)
+		}
+		if g.drops > 0 {
+			g.e.port.out.drops.Add(g.drops)
+		}
+		g.reset()
+	}
+	r.ngroups = 0
+	r.cur = nil
+	for _, p := range r.touched {
+		c := &r.outc[p.num]
+		p.out.pkts.Add(c.pkts)
+		p.out.bytes.Add(c.bytes)
+	}
+	in := r.src.port
+	if r.inPkts > 0 {
+		in.in.pkts.Add(r.inPkts)
+		in.in.bytes.Add(r.inBytes)
+	}
+	if r.inDrops > 0 {
+		in.in.drops.Add(r.inDrops)
+	}
+	r.inPkts, r.inBytes, r.inDrops = 0, 0, 0
+}
+
+// group returns the batched-send group of endpoint d, creating it for this batch.
+func (r *rx) group(d *endpoint) *txGroup {
+	for _, g := range r.groups[:r.ngroups] {
+		if g.e == d {
+			return g
+		}
+	}
+	if r.ngroups == len(r.groups) {
+		r.groups = append(r.groups, new(txGroup))
+	}
+	g := r.groups[r.ngroups]
+	r.ngroups++
+	g.e = d
+	return g
+}
+
+// transform returns b as mode makes it: b itself, or b re-tagged into dst.
+func transform(dst, b []byte, mode uint8, tag *[4]byte) []byte {
+	switch mode {
+	case addTag:
+		copy(dst[:12], b[:12])
+		copy(dst[12:16], tag[:])
+		return dst[:16+copy(dst[16:], b[12:])]
+	case delTag:
+		copy(dst[:12], b[:12])
+		return dst[:12+copy(dst[12:], b[16:])]
+	}
+	return b
+}
+
+// enqueue copies a frame into d's out-queue, or drops and counts it when the queue is full.
+func (d *endpoint) enqueue(b []byte, mode uint8, tag *[4]byte) {
+	pk := pktPool.Get().(*pkt)
+	if mode == asIs {
+		pk.n = copy(pk.b[:], b)
+	} else {
+		pk.n = len(transform(pk.b[:], b, mode, tag))
+	}
+	select {
+	case d.out <- pk:
+	default:
+		d.port.out.drops.Add(1)
+		pktPool.Put(pk)
+	}
+}

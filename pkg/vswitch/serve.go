@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package vswitch
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/govde/govde/pkg/tap"
+	"github.com/govde/govde/pkg/vde"
+)
+
+// Serve accepts connection requests on ln until ln or the switch is closed, applying port
+// allocation and access control: a request for a port it may not have (out of range, none free,
+// access denied, in use by another user) is refused by closing its control connection. Each
+// accepted connection becomes an endpoint ("unix prog" module). Close closes ln. Serve returns
+// nil after Close.
+func (s *Switch) Serve(ln *vde.Listener) error {
+	s.lnMu.Lock()
+	select {
+	case <-s.done:
+		s.lnMu.Unlock()
+		ln.Close()
+		return nil
+	default:
+	}
+	s.lns = append(s.lns, ln)
+	s.lnMu.Unlock()
+	for {
+		req, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-s.done:
+				return nil
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		s.handleRequest(req)
+	}
+}
+
+// handleRequest picks the port for a request, accepts it there and attaches the connection.
+func (s *Switch) handleRequest(req *vde.Request) {
+	sp := epSpec{module: ModuleUnix, descr: req.Descr, uid: req.UID, port: req.Port, port0: req.Port0}
+	// Choose (and allocate) the port first: the data socket's name carries the port number.
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		req.Reject()
+		return
+	}
+	p, err := s.choosePortLocked(&sp)
+	s.mu.Unlock()
+	if err != nil {
+		s.logf("refused %q (uid %d) on port %d: %v", req.Descr, req.UID, req.Port, err)
+		req.Reject()
+		return
+	}
+	sc, err := req.Accept(p.num)
+	if err != nil {
+		s.logf("%v", err)
+		return
+	}
+	sp.ep, sp.id, sp.port, sp.port0, sp.done = sc, sc.ID(), p.num, p.num == 0, sc.Done()
+	if rc, err := sc.RawData(); err == nil && batched {
+		sp.raw = rc
+	}
+	if _, err := s.attach(sp); err != nil {
+		// The port was taken meanwhile by another user, or the switch is closing.
+		s.logf("refused %q (uid %d) on port %d: %v", req.Descr, req.UID, p.num, err)
+		sc.Close()
+	}
+}
+
+// AddTap opens (creating it if needed) the TAP interface name and attaches it to the lowest free
+// port, module "tuntap", description the interface name. An existing persistent TAP stays
+// persistent. It returns the port number.
+func (s *Switch) AddTap(name string) (int, error) {
+	d, err := tap.Open(name)
+	if err != nil {
+		return 0, err
+	}
+	e, err := s.attach(epSpec{ep: d, id: -1, module: ModuleTap, descr: d.Name(), uid: -1, direct: true})
+	if err != nil {
+		d.Close()
+		return 0, fmt.Errorf("tap %s: %w", name, err)
+	}
+	return e.port.num, nil
+}

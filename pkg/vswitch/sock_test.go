@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package vswitch
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/govde/govde/pkg/frame"
+	"github.com/govde/govde/pkg/vde"
+)
+
+// startServed runs a switch serving a fresh control directory.
+func startServed(t testing.TB, cfg Config) (*Switch, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "sw")
+	ln, err := vde.Listen(dir, vde.ListenOptions{Group: vde.NoGroup, MgmtGroup: vde.NoGroup})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(cfg)
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		s.Close()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return s, dir
+}
+
+// dial connects a client and waits until the switch has attached it: the reply reaches the
+// client just before the endpoint joins its port, and frames flooded in between miss it.
+func dial(t testing.TB, s *Switch, dir string, port int) *vde.Conn {
+	t.Helper()
+	c, err := vde.Dial(context.Background(), dir, vde.DialOptions{Port: port, Descr: "test", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		if p, err := s.Port(c.Port()); err == nil && p.Active {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("port %d not active", c.Port())
+		}
+	}
+	return c
+}
+
+// recvTimeout reads one frame with a deadline.
+func recvTimeout(t testing.TB, c *vde.Conn, d time.Duration) ([]byte, error) {
+	t.Helper()
+	type res struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		buf := make([]byte, frame.MaxLen+frame.TagLen+1)
+		n, err := c.ReadFrame(buf)
+		ch <- res{buf[:n], err}
+	}()
+	select {
+	case r := <-ch:
+		return r.b, r.err
+	case <-time.After(d):
+		return nil, os.ErrDeadlineExceeded
+	}
+}
+
+func expectSock(t testing.TB, c *vde.Conn, want []byte) {
+	t.Helper()
+	got, err := recvTimeout(t, c, 5*time.Second)
+	if err != nil {
+		t.Fatalf("recv: %v (want %d bytes)", err, len(want))
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("got %d bytes\n%x\nwant %d bytes\n%x", len(got), got, len(want), want)
+	}
+}
+
+func TestSocketsForwardBatched(t *testing.T) {
+	s, dir := startServed(t, Config{})
+	a, b := dial(t, s, dir, 0), dial(t, s, dir, 0)
+	if a.Port() != 1 || b.Port() != 2 {
+		t.Fatalf("ports %d %d", a.Port(), b.Port())
+	}
+	for _, n := range []int{14, 60, 1518, 1522, 9000, frame.MaxLen} {
+		f := eth(frame.Broadcast, mac(1), n)
+		must(t, a.WriteFrame(f))
+		expectSock(t, b, f)
+	}
+	// Tag insertion and removal by scatter/gather, byte for byte.
+	must(t, s.CreateVLAN(10))
+	must(t, s.SetPortVLAN(a.Port(), 10))
+	must(t, s.AddVLANPort(10, b.Port()))
+	f := eth(frame.Broadcast, mac(1), 60)
+	must(t, a.WriteFrame(f))
+	expectSock(t, b, tag(f, 10))
+	g := eth(mac(1), mac(2), 1500)
+	must(t, b.WriteFrame(tag(g, 0xe00a)))
+	expectSock(t, a, g)
+	big := eth(frame.Broadcast, mac(1), frame.MaxLen-frame.TagLen)
+	must(t, a.WriteFrame(big))
+	expectSock(t, b, tag(big, 10))
+	p, _ := s.Port(b.Port())
+	if len(p.Endpoints) != 1 || p.Endpoints[0].Module != ModuleUnix || p.Endpoints[0].Descr != "test" {
+		t.Errorf("endpoints = %+v", p.Endpoints)
+	}
+}
+
+// TestStuckReceiver: a client that never reads loses its frames (counted) while two others
+// exchange everything.
+func TestStuckReceiver(t *testing.T) {
+	s, dir := startServed(t, Config{})
+	a, b, stuck := dial(t, s, dir, 0), dial(t, s, dir, 0), dial(t, s, dir, 0)
+	// Learn b, so that frames a->b are unicast, while broadcasts also go to the stuck one.
+	must(t, b.WriteFrame(eth(frame.Broadcast, mac(2), 60)))
+	expectSock(t, a, eth(frame.Broadcast, mac(2), 60))
+	const windows, win = 400, 8
+	frames := make(chan []byte, 64)
+	go func() {
+		buf := make([]byte, frame.MaxLen)
+		for {
+			n, err := b.ReadFrame(buf)
+			if err != nil {
+				close(frames)
+				return
+			}
+			frames <- bytes.Clone(buf[:n])
+		}
+	}()
+	got := 0
+	for w := range windows {
+		for i := range win {
+			f := eth(frame.Broadcast, mac(1), 60)
+			f[20], f[21] = byte(w), byte(i)
+			if i%2 == 1 {
+				copy(f, []byte{0x02, 0, 0, 0, 0, 2})
+			}
+			must(t, a.WriteFrame(f))
+		}
+		for range win {
+			var buf []byte
+			select {
+			case buf = <-frames:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("window %d: b got %d frames in all, then nothing", w, got)
+			}
+			if len(buf) != 60 || buf[20] != byte(w) {
+				t.Fatalf("window %d: got frame of %d bytes from window %d", w, len(buf), buf[20])
+			}
+			got++
+		}
+	}
+	if got != windows*win {
+		t.Errorf("b got %d frames, want %d", got, windows*win)
+	}
+	sent := uint64(windows * win / 2) // the broadcasts
+	var ps PortInfo
+	// Counters are published when a batch is done, just after its frames were sent.
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		if ps, _ = s.Port(stuck.Port()); ps.Out.Pkts == sent+1 {
+			break
+		}
+	}
+	// Its socket holds what fits in the switch's send buffer for it; the rest is dropped.
+	if ps.Out.Pkts != sent+1 || ps.Out.Drops < sent/2 {
+		t.Errorf("stuck port out = %+v, want %d pkts and >= %d drops", ps.Out, sent+1, sent/2)
+	}
+	pb, _ := s.Port(b.Port())
+	if pb.Out.Drops != 0 {
+		t.Errorf("b's port dropped %d frames", pb.Out.Drops)
+	}
+}
+
+func countFDs(t testing.TB) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd")
+	}
+	return len(ents)
+}
+
+// settle waits until goroutines and fds are back to at most the baseline.
+func settle(t *testing.T, g0, fd0 int) {
+	t.Helper()
+	var g, fd int
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		g, fd = runtime.NumGoroutine(), countFDs(t)
+		if g <= g0 && fd <= fd0 {
+			return
+		}
+	}
+	buf := make([]byte, 1<<16)
+	t.Fatalf("goroutines %d (baseline %d), fds %d (baseline %d)\n%s", g, g0, fd, fd0, buf[:runtime.Stack(buf, true)])
+}
+
+func TestConnectCloseCycles(t *testing.T) {
+	s, dir := startServed(t, Config{})
+	a := dial(t, s, dir, 0)
+	f := eth(frame.Broadcast, mac(1), 60)
+	runtime.GC()
+	g0, fd0 := runtime.NumGoroutine(), countFDs(t)
+	for i := range 1000 {
+		c, err := vde.Dial(context.Background(), dir, vde.DialOptions{Descr: "cycle", Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatalf("cycle %d: %v", i, err)
+		}
+		if i%100 == 0 {
+			must(t, c.WriteFrame(f))
+			expectSock(t, a, f)
+		}
+		c.Close()
+	}
+	settle(t, g0, fd0)
+	if ps := s.Ports(false); len(ps) != 1 {
+		t.Errorf("%d active ports after the cycles, want 1", len(ps))
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 2 { // ctl and a's data socket
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Errorf("switch dir holds %v, want ctl and one data socket", names)
+	}
+	// Still forwards.
+	b := dial(t, s, dir, 0)
+	must(t, a.WriteFrame(f))
+	expectSock(t, b, f)
+}
+
+func TestSwitchClose(t *testing.T) {
+	s, dir := startServed(t, Config{})
+	a := dial(t, s, dir, 0)
+	must(t, s.Close())
+	select {
+	case <-a.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("client not told the switch closed")
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		t.Errorf("left behind: %s", e.Name())
+	}
+	if _, err := vde.Dial(context.Background(), dir, vde.DialOptions{Timeout: time.Second}); err == nil {
+		t.Error("dial after Close succeeded")
+	}
+	if _, _, err := s.AddEndpoint(nopEndpoint{}, 0, "x", "y"); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("AddEndpoint after Close = %v", err)
+	}
+}
+
+type nopEndpoint struct{}
+
+func (nopEndpoint) ReadFrame([]byte) (int, error) { return 0, net.ErrClosed }
+func (nopEndpoint) WriteFrame([]byte) error       { return nil }
+func (nopEndpoint) Close() error                  { return nil }
+
+func TestRefusedRequests(t *testing.T) {
+	s, dir := startServed(t, Config{NumPorts: 3})
+	must(t, s.CreatePort(1))
+	must(t, s.SetPortUser(1, 4242))
+	opt := vde.DialOptions{Port: 1, Timeout: 2 * time.Second}
+	if _, err := vde.Dial(context.Background(), dir, vde.DialOptions{Port: 3, Timeout: 2 * time.Second}); err == nil {
+		t.Error("port 3 of -n 3 accepted")
+	}
+	if os.Geteuid() != 0 {
+		if _, err := vde.Dial(context.Background(), dir, opt); err == nil {
+			t.Error("port restricted to uid 4242 accepted")
+		}
+	}
+	// Port 1 is not in the pool: an unnamed request gets port 2, then none is left.
+	c := dial(t, s, dir, 0)
+	if c.Port() != 2 {
+		t.Errorf("port %d, want 2", c.Port())
+	}
+	_, err := vde.Dial(context.Background(), dir, vde.DialOptions{Timeout: 2 * time.Second})
+	if !errors.Is(err, vde.ErrRefused) || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("no free port: %v, want refusal (ctl closed, no timeout)", err)
+	}
+}
