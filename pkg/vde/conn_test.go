@@ -780,3 +780,62 @@ func TestAbstractClient(t *testing.T) {
 		t.Errorf("abstract client read %x, %v; want %x", buf[:n], err, want)
 	}
 }
+
+// TestAcceptWithAttachFirst: what the attach hook sends reaches the client, since the hook runs before the
+// reply; an attach error rejects the request and the client's Dial fails instead of hanging.
+func TestAcceptWithAttachFirst(t *testing.T) {
+	l, reqs := listen(t, ListenOptions{Group: NoGroup})
+	ch := make(chan *Conn, 1)
+	go func() {
+		c, err := Dial(context.Background(), l.Dir(), DialOptions{})
+		if err != nil {
+			t.Error(err)
+		}
+		ch <- c
+	}()
+	want := testFrame(60, 7)
+	sc, err := nextRequest(t, reqs).AcceptWith(2, func(sc *ServerConn) error {
+		if _, err := os.Stat(sc.Path()); err != nil {
+			t.Errorf("data socket not there in attach: %v", err)
+		}
+		// The client cannot have its reply yet: Dial must not return while the hook runs.
+		select {
+		case c := <-ch:
+			t.Errorf("Dial returned (%v) before the attach hook finished", c)
+			ch <- c
+		case <-time.After(200 * time.Millisecond):
+		}
+		return sc.WriteFrame(want)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	c := <-ch
+	if c == nil {
+		t.FailNow()
+	}
+	defer c.Close()
+	got, err := readWithin(t, c, 5*time.Second)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("frame sent in attach: got %x, %v; want %x", got, err, want)
+	}
+
+	errAttach := errors.New("port taken")
+	go func() {
+		_, err := Dial(context.Background(), l.Dir(), DialOptions{Timeout: 5 * time.Second})
+		if err == nil {
+			t.Error("Dial succeeded after the attach hook failed")
+		}
+		ch <- nil
+	}()
+	r := nextRequest(t, reqs)
+	var path string
+	if _, err := r.AcceptWith(3, func(sc *ServerConn) error { path = sc.Path(); return errAttach }); !errors.Is(err, errAttach) {
+		t.Fatalf("AcceptWith with a failing hook: %v, want %v", err, errAttach)
+	}
+	<-ch
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("data socket %s left behind after a failed attach: %v", path, err)
+	}
+}

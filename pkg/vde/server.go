@@ -348,11 +348,17 @@ func (r *Request) Reject() error {
 // 0700 of it when running as root for a known user; owner the requesting user when root; the group; for a
 // port 0 request then the management mode and group), and replies with its address. On error the request
 // is rejected. The caller owns the returned ServerConn.
-func (r *Request) Accept(port int) (*ServerConn, error) {
+func (r *Request) Accept(port int) (*ServerConn, error) { return r.AcceptWith(port, nil) }
+
+// AcceptWith is Accept with a hook: attach, when not nil, runs once the data socket is ready and before
+// the reply is sent, so that a switch can forward to the new endpoint from the moment the client learns it
+// is connected (vde_switch, too, sets the port up before it replies). If attach fails the connection is
+// closed, the request rejected, and the error returned. The ServerConn stays valid while attach runs.
+func (r *Request) AcceptWith(port int, attach func(*ServerConn) error) (*ServerConn, error) {
 	if !r.decided.CompareAndSwap(false, true) {
 		return nil, errDecided
 	}
-	sc, err := r.accept(port)
+	sc, err := r.accept(port, attach)
 	if err != nil {
 		r.ctl.Close()
 		return nil, fmt.Errorf("accept %q on port %d: %w", r.Descr, port, err)
@@ -360,7 +366,7 @@ func (r *Request) Accept(port int) (*ServerConn, error) {
 	return sc, nil
 }
 
-func (r *Request) accept(port int) (*ServerConn, error) {
+func (r *Request) accept(port int, attach func(*ServerConn) error) (*ServerConn, error) {
 	if port < 0 {
 		return nil, fmt.Errorf("port %d: %w", port, os.ErrInvalid)
 	}
@@ -422,17 +428,24 @@ func (r *Request) accept(port int) (*ServerConn, error) {
 	if err != nil {
 		return fail(err)
 	}
-	r.ctl.SetWriteDeadline(time.Now().Add(opt.Timeout))
-	if _, err := r.ctl.Write(b); err != nil {
-		return fail(fmt.Errorf("send reply: %w", err))
-	}
-	r.ctl.SetWriteDeadline(time.Time{})
 	id := -1
 	if crc, err := r.ctl.SyscallConn(); err == nil {
 		crc.Control(func(fd uintptr) { id = int(fd) })
 	}
 	sc := &ServerConn{link: newLink(data, r.ctl), path: path, port: port, id: id, msg: r.Message, uid: r.UID}
 	sc.cleanup = sc.unlink
+	if attach != nil {
+		if err := attach(sc); err != nil {
+			sc.Close()
+			return nil, err
+		}
+	}
+	r.ctl.SetWriteDeadline(time.Now().Add(opt.Timeout))
+	if _, err := r.ctl.Write(b); err != nil {
+		sc.Close()
+		return nil, fmt.Errorf("send reply: %w", err)
+	}
+	r.ctl.SetWriteDeadline(time.Time{})
 	return sc, nil
 }
 

@@ -61,19 +61,18 @@ func (s *Switch) handleRequest(req *vde.Request) {
 		req.Reject()
 		return
 	}
-	sc, err := req.Accept(p.num)
+	// The endpoint joins the switch before the reply goes out, so that nothing sent to the client
+	// after it has connected is lost.
+	_, err = req.AcceptWith(p.num, func(sc *vde.ServerConn) error {
+		sp.ep, sp.id, sp.port, sp.port0, sp.done = sc, sc.ID(), p.num, p.num == 0, sc.Done()
+		if rc, err := sc.RawData(); err == nil && batched {
+			sp.raw = rc
+		}
+		_, err := s.attach(sp) // fails if the port was taken meanwhile by another user, or on Close
+		return err
+	})
 	if err != nil {
-		s.logf("%v", err)
-		return
-	}
-	sp.ep, sp.id, sp.port, sp.port0, sp.done = sc, sc.ID(), p.num, p.num == 0, sc.Done()
-	if rc, err := sc.RawData(); err == nil && batched {
-		sp.raw = rc
-	}
-	if _, err := s.attach(sp); err != nil {
-		// The port was taken meanwhile by another user, or the switch is closing.
 		s.logf("refused %q (uid %d) on port %d: %v", req.Descr, req.UID, p.num, err)
-		sc.Close()
 	}
 }
 
