@@ -148,8 +148,10 @@ func (s *Switch) attach(sp epSpec) (*endpoint, error) {
 	if e.raw == nil && !e.direct {
 		e.out = make(chan *pkt, outQueueLen)
 	}
+	var joined []int // VLANs the port joins by becoming active
 	if !p.active() {
 		p.curUser = sp.uid
+		joined = p.vlansLocked()
 	}
 	p.setEPsLocked(append([]*endpoint{e}, p.eps...))
 	s.wg.Add(1)
@@ -157,6 +159,7 @@ func (s *Switch) attach(sp epSpec) (*endpoint, error) {
 
 	s.emit(TagEPAdd, "port/ep/+", "Port %02d FD %2d", p.num, e.id)
 	s.emit(TagPortDescr, "port/descr", "Port %02d FD %2d -> \"%s\"", p.num, e.id, e.descr)
+	s.topologyChange(joined...)
 	go func() {
 		defer s.wg.Done()
 		if e.raw != nil {
@@ -193,8 +196,10 @@ func (s *Switch) removeEndpoint(e *endpoint) {
 	eps := slices.DeleteFunc(slices.Clone(p.eps), func(x *endpoint) bool { return x == e })
 	p.setEPsLocked(eps)
 	last := len(eps) == 0
+	var left []int // VLANs the port leaves by becoming inactive
 	if last {
 		p.curUser = -1
+		left = p.vlansLocked()
 	}
 	s.mu.Unlock()
 	close(e.quit)
@@ -203,6 +208,7 @@ func (s *Switch) removeEndpoint(e *endpoint) {
 	if last {
 		s.emit(TagPortDel, "port/-", "%02d", p.num)
 		s.flushHash(func(_ fdbKey, port int) bool { return port == p.num })
+		s.topologyChange(left...)
 	}
 }
 

@@ -3,6 +3,8 @@
 package vswitch
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -144,17 +146,27 @@ func (f *fdb) deleteIf(del func(k fdbKey, e *fdbEntry) bool) []fdbKeyPort {
 	f.mu.Lock()
 	for k, e := range f.m {
 		if del(k, e) {
-			gone = append(gone, fdbKeyPort{k, int(e.port.Load())})
+			gone = append(gone, fdbKeyPort{k, int(e.port.Load()), k.bucket(f.size), e.seq})
 			delete(f.m, k)
 		}
 	}
 	f.mu.Unlock()
+	// Report in table order, as vde_switch walks its hash table (and as hash/print lists it), so that
+	// the hash/- debug events come in the same order.
+	slices.SortFunc(gone, func(a, b fdbKeyPort) int {
+		if a.bucket != b.bucket {
+			return cmp.Compare(a.bucket, b.bucket)
+		}
+		return cmp.Compare(b.seq, a.seq)
+	})
 	return gone
 }
 
 type fdbKeyPort struct {
-	k    fdbKey
-	port int
+	k      fdbKey
+	port   int
+	bucket int
+	seq    uint64
 }
 
 // expireOld removes entries not seen for longer than the expire time.

@@ -298,3 +298,19 @@ func (s *Switch) Port(n int) (PortInfo, error) {
 	}
 	return p.info(), nil
 }
+
+// vlansLocked returns the VLANs p is a member of, untagged or tagged, in ascending order.
+// The caller holds s.mu.
+func (p *port) vlansLocked() []int {
+	var vs []int
+	if p.untagged != NoVLAN {
+		vs = append(vs, p.untagged)
+	}
+	for v, on := range p.tagged {
+		if on && v != p.untagged {
+			vs = append(vs, v)
+		}
+	}
+	slices.Sort(vs)
+	return vs
+}

@@ -330,3 +330,12 @@ func (s *Switch) flushHash(del func(k fdbKey, port int) bool) {
 		s.emitHash(TagHashDel, "hash/-", g.k, g.port)
 	}
 }
+
+// topologyChange flushes the MAC table entries of each VLAN in vlans, in that order. vde_switch does this
+// whenever an active port joins or leaves a VLAN (its FSTP topology change, which runs with FSTP off
+// too), and scripts comparing hash/print output rely on it.
+func (s *Switch) topologyChange(vlans ...int) {
+	for _, v := range vlans {
+		s.flushHash(func(k fdbKey, _ int) bool { return k.vlan() == v })
+	}
+}

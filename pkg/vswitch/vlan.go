@@ -138,7 +138,13 @@ func (s *Switch) AddVLANPort(v, n int) error {
 		return syscall.EEXIST
 	}
 	p.tagged[v] = true
+	active := p.active()
 	s.publishLocked()
+	s.mu.Unlock()
+	if active {
+		s.topologyChange(v)
+	}
+	s.mu.Lock() // for the deferred Unlock
 	return nil
 }
 
@@ -160,9 +166,14 @@ func (s *Switch) DelVLANPort(v, n int) error {
 		return syscall.ENXIO
 	}
 	delete(p.tagged, v)
+	active := p.active()
 	s.publishLocked()
 	s.mu.Unlock()
-	s.flushHash(func(k fdbKey, port int) bool { return port == n && k.vlan() == v })
+	// As vde_switch: all of the port's entries go, then, if it was active, those of the VLAN it left.
+	s.flushHash(func(_ fdbKey, port int) bool { return port == n })
+	if active {
+		s.topologyChange(v)
+	}
 	return nil
 }
 
@@ -170,25 +181,37 @@ func (s *Switch) DelVLANPort(v, n int) error {
 // port's MAC table entries: EINVAL out of range, ENXIO if the VLAN or port does not exist.
 func (s *Switch) SetPortVLAN(n, v int) error {
 	s.mu.Lock()
+	var p *port
+	var err error
 	if v == NoVLAN {
-		p, err := s.portLocked(n)
-		if err != nil {
-			s.mu.Unlock()
-			return err
-		}
-		p.untagged = NoVLAN
+		p, err = s.portLocked(n)
 	} else {
-		p, err := s.vlanPortLocked(v, n)
-		if err != nil {
-			s.mu.Unlock()
-			return err
-		}
-		p.untagged = v
+		p, err = s.vlanPortLocked(v, n)
+	}
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	old := p.untagged
+	p.untagged = v
+	if v != NoVLAN {
 		delete(p.tagged, v)
 	}
+	active := p.active()
 	s.publishLocked()
 	s.mu.Unlock()
+	// As vde_switch: the port's entries go, then, if it is active, those of the VLAN it left and of
+	// the VLAN it joined.
 	s.flushHash(func(_ fdbKey, port int) bool { return port == n })
+	if active {
+		var changed []int
+		for _, x := range []int{old, v} {
+			if x != NoVLAN {
+				changed = append(changed, x)
+			}
+		}
+		s.topologyChange(changed...)
+	}
 	return nil
 }
 
