@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+// Package tap opens Linux TAP (and TUN) devices through the /dev/net/tun clone device and moves
+// Ethernet frames through them as a frame.Endpoint.
+//
+// Opening a device never changes its persistence: a missing device is created non-persistent (it
+// vanishes when the last file descriptor closes), and an existing persistent device made by tunctl
+// stays persistent after the program exits. This is why the package issues the TUN ioctls itself
+// instead of going through songgao/water, which always sends TUNSETPERSIST (clearing persistence
+// unless told otherwise), leaks the descriptor when an ioctl fails and opens it without O_CLOEXEC.
+//
+// The configuration ioctls that tunctl needs (owner, group, persistence) are methods of Device, and
+// Join is plug2tap's copy loop: frames both ways between two Endpoints, one goroutine per direction,
+// no allocation per frame.
+package tap

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package tap
+
+import "errors"
+
+// DefaultCloneDev is the TUN/TAP clone device.
+const DefaultCloneDev = "/dev/net/tun"
+
+// A Kind selects a TAP (Ethernet frames) or a TUN (IP packets) device.
+type Kind int
+
+const (
+	// TAP devices carry Ethernet frames (IFF_TAP).
+	TAP Kind = iota
+	// TUN devices carry IP packets (IFF_TUN).
+	TUN
+)
+
+// String returns "tap" or "tun".
+func (k Kind) String() string {
+	if k == TUN {
+		return "tun"
+	}
+	return "tap"
+}
+
+// Config says which device OpenConfig opens.
+type Config struct {
+	// Name is the interface name; empty lets the kernel pick tap%d or tun%d.
+	Name string
+	// Kind is TAP (the zero value) or TUN.
+	Kind Kind
+	// CloneDev is the clone device; empty means DefaultCloneDev.
+	CloneDev string
+}
+
+// ErrNotTAP is returned by Open when the existing interface is not a TUN/TAP device of the wanted kind
+// (the kernel answers EINVAL).
+var ErrNotTAP = errors.New("not a TAP device of that kind")
