@@ -113,33 +113,40 @@ func Run(p Pipeline) int {
 	}
 
 	go chain.Wait()
+	var sig os.Signal
 	select {
 	case <-chain.Done():
-		clean()
-		return chain.Wait()
-	case sig := <-sigc:
-		clean()
-		chain.SignalLast(syscall.SIGTERM)
-		if sig == syscall.SIGTERM {
-			return 0
+		// A signal sent to the whole group (kill -- -PGID) ends the commands and reaches us at the
+		// same time: when it has arrived, it decides the exit status, as the reference's handler does.
+		select {
+		case sig = <-sigc:
+		default:
+			clean()
+			return chain.Wait()
 		}
-		s := sig.(syscall.Signal)
-		signal.Reset(sig)
-		if syscall.Getpgrp() == os.Getpid() {
-			syscall.Kill(0, s) // our own group: the commands and dpipe itself
-		} else {
-			// -d: we lead our session's group too, so this is only a safety net: never signal a
-			// group we did not create.
-			for _, pr := range chain.Processes() {
-				if pr != nil {
-					pr.Signal(s)
-				}
-			}
-			syscall.Kill(os.Getpid(), s)
-		}
-		time.Sleep(time.Second) // the signal's default action ends the process meanwhile
-		return 128 + int(s)
+	case sig = <-sigc:
 	}
+	clean()
+	chain.SignalLast(syscall.SIGTERM)
+	if sig == syscall.SIGTERM {
+		return 0
+	}
+	s := sig.(syscall.Signal)
+	signal.Reset(sig)
+	if syscall.Getpgrp() == os.Getpid() {
+		syscall.Kill(0, s) // our own group: the commands and dpipe itself
+	} else {
+		// -d: we lead our session's group too, so this is only a safety net: never signal a
+		// group we did not create.
+		for _, pr := range chain.Processes() {
+			if pr != nil {
+				pr.Signal(s)
+			}
+		}
+		syscall.Kill(os.Getpid(), s)
+	}
+	time.Sleep(time.Second) // the signal's default action ends the process meanwhile
+	return 128 + int(s)
 }
 
 // absFiles makes the pid file names absolute, so that -d (working directory /) keeps their meaning.
