@@ -76,7 +76,7 @@ func startSwitch(t *testing.T, bin string, extra ...string) *swRun {
 	t.Cleanup(func() { pw.Close(); pr.Close() })
 	args := append([]string{"-s", s.dir, "-M", s.mgmt, "--macaddr", diffMAC}, extra...)
 	testutil.Start(t, func(c *exec.Cmd) { c.Stdin = pr; c.Env = append(os.Environ(), "HOME="+base) }, bin, args...)
-	testutil.WaitPath(t, s.mgmt, 10*time.Second)
+	testutil.WaitListening(t, s.mgmt, 10*time.Second)
 	c, err := net.Dial("unix", s.mgmt)
 	if err != nil {
 		t.Fatal(err)

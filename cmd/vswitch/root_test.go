@@ -35,7 +35,7 @@ func TestRootTapOption(t *testing.T) {
 	defer inW.Close()
 	p := testutil.Start(t, func(c *exec.Cmd) { c.Stdin = inR }, "ip", "netns", "exec", ns,
 		bin, "-s", filepath.Join(base, "sw"), "-M", mgmt, "-t", "vswtap0", "-tap", "vswtap1")
-	testutil.WaitPath(t, mgmt, 10*time.Second)
+	testutil.WaitListening(t, mgmt, 10*time.Second)
 	got := mgmtCmd(t, mgmt, "port/print")
 	for i, tap := range []string{"vswtap0", "vswtap1"} {
 		want := "Port 000" + string(rune('1'+i)) + " untagged_vlan=0000 ACTIVE - Unnamed Allocatable\n" +
@@ -77,7 +77,7 @@ func TestRootAccessControl(t *testing.T) {
 	defer inW.Close()
 	testutil.Start(t, func(c *exec.Cmd) { c.Stdin = inR; c.Env = append(os.Environ(), "HOME="+base) },
 		bin, "-s", dir, "-M", mgmt, "-m", "666")
-	testutil.WaitPath(t, mgmt, 10*time.Second)
+	testutil.WaitListening(t, mgmt, 10*time.Second)
 	for _, c := range []string{"port/create 3", "port/setuser 3 nobody", "port/create 4", "port/setgroup 4 nogroup"} {
 		if got := mgmtCmd(t, mgmt, c); got != "1000 Success\n" {
 			t.Fatalf("%s: %q", c, got)

@@ -59,7 +59,7 @@ func TestVDERealSwitch(t *testing.T) {
 	dir := t.TempDir()
 	swDir, mgmt := filepath.Join(dir, "sw"), filepath.Join(dir, "mgmt")
 	proc := testutil.StartSwitch(t, sw, swDir, "-M", mgmt)
-	testutil.WaitPath(t, mgmt, 5*time.Second)
+	testutil.WaitListening(t, mgmt, 5*time.Second)
 
 	a := mustOpen(t, "vde://"+swDir+"[5]", Options{Descr: "plugtest-a: user=x pid=1"})
 	b := mustOpen(t, swDir, Options{Descr: vde.Description("vplug:")})

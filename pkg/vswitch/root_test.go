@@ -130,7 +130,7 @@ func TestRootTrunkToRealSwitch(t *testing.T) {
 	refDir := filepath.Join(t.TempDir(), "ref")
 	mgmt := filepath.Join(t.TempDir(), "ref.mgmt")
 	testutil.StartSwitch(t, ref, refDir, "-M", mgmt)
-	testutil.WaitPath(t, mgmt, 10*time.Second)
+	testutil.WaitListening(t, mgmt, 10*time.Second)
 
 	s, dir := startServed(t, Config{})
 	// The cable: a pkg/vde client of the real switch, attached as an endpoint of ours.
