@@ -43,6 +43,11 @@ if ! command -v vde_switch >/dev/null; then
 fi
 go build -o "$work/loadgen" ./pkg/vswitch/internal/loadgen || exit 1
 LG=$work/loadgen
+VSW=${GOVDE_BIN:-$PWD/bin}/vswitch
+if [ ! -x "$VSW" ]; then
+	go build -o "$work/vswitch" ./cmd/vswitch || exit 1
+	VSW=$work/vswitch
+fi
 n=0
 
 # start_switch KIND DIR [TAP...]: start ours or the reference on DIR; sets SWPID.
@@ -50,16 +55,14 @@ start_switch() {
 	local kind=$1 dir=$2 args=() t
 	shift 2
 	n=$((n + 1)) # in a subshell: numbers repeat, which is fine, one switch runs at a time
-	if [ "$kind" = ours ]; then
-		for t in "$@"; do args+=(-tap "$t"); done
-		"$LG" serve -sock "$dir" "${args[@]}" 2>"$work/ours$n.log" &
-		SWPID=$!
-	else
-		for t in "$@"; do args+=(-t "$t"); done
-		vde_switch -s "$dir" -d -p "$work/ref$n.pid" "${args[@]}" || return 1
-		for _ in $(seq 50); do [ -s "$work/ref$n.pid" ] && break; sleep 0.1; done
-		SWPID=$(cat "$work/ref$n.pid")
-	fi
+	local exe=vde_switch
+	[ "$kind" = ours ] && exe=$VSW
+	# Both binaries are started the same way: daemonized, with a pidfile.
+	for t in "$@"; do args+=(-t "$t"); done
+	rm -f "$work/$kind$n.pid"
+	"$exe" -s "$dir" -d -p "$work/$kind$n.pid" "${args[@]}" || return 1
+	for _ in $(seq 50); do [ -s "$work/$kind$n.pid" ] && break; sleep 0.1; done
+	SWPID=$(cat "$work/$kind$n.pid")
 	echo "$SWPID" >>"$work/pids"
 	for _ in $(seq 100); do [ -S "$dir/ctl" ] && return 0; sleep 0.05; done
 	echo "bench-vswitch: $kind switch did not start" >&2
