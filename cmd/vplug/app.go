@@ -9,19 +9,21 @@ import (
 	"os/exec"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
 	"github.com/govde/govde/internal/cmdutil"
+	"github.com/govde/govde/internal/daemon"
 	"github.com/govde/govde/pkg/frame"
 	"github.com/govde/govde/pkg/plug"
 	"github.com/govde/govde/pkg/stream"
 	"github.com/govde/govde/pkg/vde"
 )
 
-// daemonEnv marks the detached child that -d starts.
-const daemonEnv = "GOVDE_VPLUG_DAEMON"
+// daemonTimeout bounds how long -d waits for the daemon to connect its plugs.
+const daemonTimeout = 30 * time.Second
 
 // descrPrefix is the default description, before " user=… pid=…".
 const descrPrefix = "vplug:"
@@ -41,7 +43,7 @@ func newApp() *cli.App {
 	return app
 }
 
-func run(c *cli.Context) error {
+func run(c *cli.Context) (err error) {
 	cfg, err := configFrom(c.Args().Slice())
 	if err != nil {
 		return err
@@ -50,10 +52,20 @@ func run(c *cli.Context) error {
 		fmt.Fprint(c.App.Writer, usage(c.App.Name))
 		return nil
 	}
-	if cfg.daemon && os.Getenv(daemonEnv) == "" {
-		return daemonize()
+	ready := daemon.Detach() // the link to the waiting parent when we are the -d child
+	if cfg.daemon && ready == nil {
+		return daemon.Start(daemonTimeout) // returns once the child is connected, or with its error
 	}
-	os.Unsetenv(daemonEnv)
+	defer func() { // a daemon child's startup error goes to the parent, whose stderr is still open
+		if err != nil {
+			code := 1
+			var ec cli.ExitCoder
+			if errors.As(err, &ec) {
+				code = ec.ExitCode()
+			}
+			ready.Fail(code, cmdutil.Message(err))
+		}
+	}()
 	// A closed stdout must give EPIPE (and an orderly exit with clean-up), not kill us.
 	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
@@ -107,6 +119,7 @@ func run(c *cli.Context) error {
 	if cfg.iplog {
 		b = &watched{Endpoint: b, check: lg.checkIP}
 	}
+	ready.Ready()
 	if err := plug.Join(ctx, a, b); err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}
@@ -148,30 +161,6 @@ func (cs closers) Close() error {
 	for _, c := range cs {
 		c.Close()
 	}
-	return nil
-}
-
-// daemonize starts this program again, detached (new session, stdio on /dev/null), and returns once it
-// has started. The child sees daemonEnv and runs normally.
-func daemonize() error {
-	exe, err := os.Executable()
-	if err != nil {
-		return cmdutil.Exitf(1, "daemon: %v", err)
-	}
-	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		return cmdutil.Exitf(1, "daemon: %v", err)
-	}
-	defer null.Close()
-	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Args[0] = os.Args[0]
-	cmd.Env = append(os.Environ(), daemonEnv+"=1")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return cmdutil.Exitf(1, "daemon: %v", err)
-	}
-	cmd.Process.Release()
 	return nil
 }
 

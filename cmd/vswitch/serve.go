@@ -3,30 +3,24 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"log/syslog"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/govde/govde/internal/cmdutil"
+	"github.com/govde/govde/internal/daemon"
 	"github.com/govde/govde/pkg/mgmt"
 	"github.com/govde/govde/pkg/vde"
 	"github.com/govde/govde/pkg/vswitch"
 	"github.com/govde/govde/pkg/vswitch/console"
 	"github.com/urfave/cli/v2"
 )
-
-// daemonEnv marks the re-executed daemon child; its readiness pipe is fd 3.
-const daemonEnv = "GOVDE_VSWITCH_DAEMON"
 
 // readyTimeout bounds how long -d waits for the child to report its sockets ready.
 const readyTimeout = 60 * time.Second
@@ -70,21 +64,16 @@ func serve(c *cli.Context, cfg config) error {
 	if err := absPaths(&cfg); err != nil {
 		return err
 	}
-	if cfg.daemon && os.Getenv(daemonEnv) == "" {
-		return startDaemon(c.App.ErrWriter)
-	}
-	var ready *os.File // the daemon child's readiness pipe
-	if cfg.daemon {
-		ready = os.NewFile(3, "ready")
-		os.Unsetenv(daemonEnv)
+	ready := daemon.Detach() // the link to the waiting parent when we are the -d child
+	if cfg.daemon && ready == nil {
+		return daemon.Start(readyTimeout) // returns once the child's sockets accept connections
 	}
 	logf := newLogger(name, cfg.daemon, c.App.ErrWriter)
 	// fail reports a startup error: through the pipe to the waiting parent when daemonized.
 	fail := func(code int, format string, args ...any) error {
 		msg := fmt.Sprintf(format, args...)
 		if ready != nil {
-			fmt.Fprintf(ready, "%d %s\n", code, msg)
-			ready.Close()
+			ready.Fail(code, msg)
 			return cmdutil.Exit(code)
 		}
 		if msg == "" {
@@ -174,8 +163,7 @@ func serve(c *cli.Context, cfg config) error {
 	}
 	consoleDone := make(chan error, 1)
 	if ready != nil {
-		fmt.Fprintf(ready, "0 ready\n")
-		ready.Close()
+		ready.Ready()
 		os.Chdir("/")
 	} else {
 		go func() { consoleDone <- cons.ServeConsole(os.Stdin, os.Stdout, os.Stdin) }()
@@ -217,67 +205,4 @@ func rcFile(flag string) string {
 		return p
 	}
 	return ""
-}
-
-// startDaemon re-executes the program detached (new session, stdio on /dev/null) and waits until the
-// child reports that its sockets accept connections, or why it could not start.
-func startDaemon(stderr io.Writer) error {
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("daemon: %w", err)
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		return fmt.Errorf("daemon: %w", err)
-	}
-	defer r.Close()
-	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		w.Close()
-		return fmt.Errorf("daemon: %w", err)
-	}
-	defer null.Close()
-	cmd := exec.Command(exe, os.Args[1:]...)
-	cmd.Args[0] = os.Args[0]
-	cmd.Env = append(os.Environ(), daemonEnv+"=1")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, null, null
-	cmd.ExtraFiles = []*os.File{w}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = cmd.Start()
-	w.Close()
-	if err != nil {
-		return fmt.Errorf("daemon: %w", err)
-	}
-	type result struct {
-		line string
-		err  error
-	}
-	res := make(chan result, 1)
-	go func() {
-		line, err := bufio.NewReader(r).ReadString('\n')
-		res <- result{line, err}
-	}()
-	var got result
-	select {
-	case got = <-res:
-	case <-time.After(readyTimeout):
-		cmd.Process.Kill()
-		cmd.Wait()
-		return cmdutil.Exitf(1, "daemon: not ready after %v", readyTimeout)
-	}
-	if got.err != nil {
-		cmd.Wait()
-		return cmdutil.Exitf(1, "daemon: exited before it was ready")
-	}
-	codeStr, msg, _ := strings.Cut(strings.TrimSuffix(got.line, "\n"), " ")
-	code, _ := strconv.Atoi(codeStr)
-	if code != 0 {
-		cmd.Wait()
-		if msg == "" {
-			return cmdutil.Exit(code)
-		}
-		return cmdutil.Exitf(code, "%s", msg)
-	}
-	cmd.Process.Release()
-	return nil
 }

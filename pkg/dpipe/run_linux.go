@@ -13,15 +13,16 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/govde/govde/internal/daemon"
 	"golang.org/x/sys/unix"
 )
 
-// Environment variables by which the dpipe program marks its re-executions of itself: the daemon
-// child of -d, and the watcher of -n -p/-P that removes the pid files once the last command exits.
-const (
-	daemonEnv = "GOVDE_DPIPE_DAEMON"
-	watchEnv  = "GOVDE_DPIPE_WATCH"
-)
+// watchEnv marks the re-execution of dpipe that, with -n -p/-P, removes the pid files once the last
+// command exits.
+const watchEnv = "GOVDE_DPIPE_WATCH"
+
+// daemonTimeout bounds how long -d waits for the daemon to start the commands.
+const daemonTimeout = 30 * time.Second
 
 // termSignals end dpipe: it removes its pid files and sends SIGTERM to the last command; then it
 // exits 0 on SIGTERM, and re-raises SIGHUP or SIGINT to its process group.
@@ -49,17 +50,22 @@ func Run(p Pipeline) int {
 	if v, ok := os.LookupEnv(watchEnv); ok {
 		return watch(v, p.Options)
 	}
+	ready := daemon.Detach() // the link to the waiting parent when we are the -d child
 	if p.Daemon {
-		if os.Getenv(daemonEnv) == "" {
-			if err := daemonize(); err != nil {
-				fmt.Fprintf(os.Stderr, "dpipe: daemonize: %v\n", err)
-				return 1
+		if ready == nil {
+			// Returns once the child has started the commands, or with its error.
+			if err := daemon.Start(daemonTimeout); err != nil {
+				code := 1
+				if ec, ok := err.(interface{ ExitCode() int }); ok {
+					code = ec.ExitCode()
+				}
+				fmt.Fprintf(os.Stderr, "dpipe: %v\n", err) // the child only fails with a message
+				return code
 			}
 			return 0
 		}
-		os.Unsetenv(daemonEnv)
 		if err := os.Chdir("/"); err != nil {
-			fmt.Fprintf(os.Stderr, "dpipe: daemonize: %v\n", err)
+			ready.Fail(1, fmt.Sprintf("daemonize: %v", err))
 			return 1
 		}
 	} else if err := newProcessGroup(); err != nil {
@@ -82,6 +88,7 @@ func Run(p Pipeline) int {
 	if err != nil {
 		clean()
 		fmt.Fprintf(os.Stderr, "dpipe: %v\n", err)
+		ready.Fail(1, err.Error())
 		return 1
 	}
 
@@ -89,8 +96,10 @@ func Run(p Pipeline) int {
 	if err != nil {
 		clean()
 		fmt.Fprintf(os.Stderr, "dpipe: %v\n", err)
+		ready.Fail(1, err.Error())
 		return 1
 	}
+	ready.Ready()
 	if p.NoWrap {
 		if len(written) > 0 && !p.NoClean {
 			if err := startWatcher(); err != nil {
@@ -206,21 +215,6 @@ func reexec(extra string) (*exec.Cmd, *os.File, error) {
 	cmd.Env = append(os.Environ(), extra)
 	cmd.Stdin, cmd.Stdout = devnull, devnull
 	return cmd, devnull, nil
-}
-
-// daemonize starts the daemon copy of the program in a new session, detached from the terminal.
-func daemonize() error {
-	cmd, devnull, err := reexec(daemonEnv + "=1")
-	if err != nil {
-		return err
-	}
-	defer devnull.Close()
-	cmd.Stderr = devnull
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	return cmd.Process.Release()
 }
 
 // startWatcher starts the copy of the program that removes the pid files when this process (soon
