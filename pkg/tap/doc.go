@@ -10,6 +10,7 @@
 // unless told otherwise), leaks the descriptor when an ioctl fails and opens it without O_CLOEXEC.
 //
 // The configuration ioctls that tunctl needs (owner, group, persistence) are methods of Device, and
-// Join is plug2tap's copy loop: frames both ways between two Endpoints, one goroutine per direction,
-// no allocation per frame.
+// Join is plug2tap's copy loop: frames both ways between two Endpoints, one goroutine per direction
+// (or, between a Device and a VDE connection on Linux, one poll(2) loop for both), no allocation per
+// frame.
 package tap

@@ -28,6 +28,14 @@ type JoinStats struct {
 // goroutine per direction and one frame.MaxLen buffer each, so that it does not allocate per frame.
 // It takes ownership of a and b and closes both before it returns.
 //
+// On Linux, when one side is a *Device and the other a VDE datagram connection (a *vde.Conn: it has
+// RawData, Done and HungUp), Join instead runs one loop, on its own locked thread, that waits in
+// poll(2) on both descriptors and moves frames with non-blocking reads and writes, as vde_plug2tap
+// does: no frame then costs a wake-up of another thread. That loop takes the two descriptors out of
+// the runtime poller, so the endpoints must not be read or written by anyone else while Join runs;
+// closing either of them ends it. A frame the switch has no room for waits (the TAP is not read
+// meanwhile) instead of being dropped, as WriteFrame would block.
+//
 // Join returns when either side's ReadFrame fails or ctx ends. It returns nil when the ending was
 // orderly (io.EOF: the switch hung up or the stream ended; net.ErrClosed; ctx done), and the read
 // error otherwise. A write error that means the other side is gone (net.ErrClosed, EPIPE) ends the
@@ -35,6 +43,9 @@ type JoinStats struct {
 func Join(ctx context.Context, a, b frame.Endpoint, st *JoinStats) error {
 	if st == nil {
 		st = new(JoinStats)
+	}
+	if ok, err := joinFast(ctx, a, b, st); ok {
+		return err
 	}
 	var (
 		once     sync.Once

@@ -36,6 +36,9 @@ type Device struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	hookMu    sync.Mutex // guards closeHook
+	closeHook func()     // set by Join's poll loop: Close wakes it (it holds its own descriptor)
+
 	// Read state, used only by ReadFrame (which is never concurrent with itself); readFn is
 	// d.rawRead, bound once so that ReadFrame does not allocate.
 	rbuf   []byte
@@ -188,9 +191,21 @@ func (d *Device) mapErr(err error) error {
 func (d *Device) Close() error {
 	d.closeOnce.Do(func() {
 		d.closed.Store(true)
+		d.hookMu.Lock()
+		if d.closeHook != nil {
+			d.closeHook()
+		}
+		d.hookMu.Unlock()
 		d.closeErr = d.f.Close()
 	})
 	return d.closeErr
+}
+
+// setCloseHook makes Close call f (nil: nothing) before it releases the descriptor.
+func (d *Device) setCloseHook(f func()) {
+	d.hookMu.Lock()
+	d.closeHook = f
+	d.hookMu.Unlock()
 }
 
 // ioctl runs a configuration ioctl with an integer argument on the device's descriptor.
