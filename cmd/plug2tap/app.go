@@ -10,8 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/govde/govde/internal/cmdutil"
+	"github.com/govde/govde/internal/daemon"
 	"github.com/govde/govde/pkg/frame"
 	"github.com/govde/govde/pkg/plug"
 	"github.com/govde/govde/pkg/tap"
@@ -116,20 +118,22 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if cfg.daemon && !isDaemonChild() {
-		return startDaemon() // the parent returns once the child is set up (or failed)
+	ready := daemon.Detach() // the link to the waiting parent when we are the -d child
+	if cfg.daemon && ready == nil {
+		return daemon.Start(daemonTimeout) // the parent returns once the child is set up (or failed)
 	}
-	return serve(c.Context, cfg)
+	return serve(c.Context, cfg, ready)
 }
+
+// daemonTimeout bounds how long -d waits for the daemon to connect.
+const daemonTimeout = 30 * time.Second
 
 // serve connects the switch (or the stream) and the TAP, writes the pidfile and copies frames until
 // one side goes away or ctx ends.
-func serve(ctx context.Context, cfg config) (err error) {
-	ready := daemonReady() // nil unless we are the daemon child
+func serve(ctx context.Context, cfg config, ready *daemon.Child) (err error) {
 	defer func() {
 		if ready != nil && err != nil {
-			fmt.Fprintf(ready, "%s\n", cmdutil.Message(err))
-			ready.Close()
+			ready.Fail(1, cmdutil.Message(err))
 			err = cmdutil.Exit(1) // the parent prints it
 		}
 	}()
@@ -169,9 +173,9 @@ func serve(ctx context.Context, cfg config) (err error) {
 			defer l.Close()
 			logw = l
 		}
-		fmt.Fprintln(ready, "ok")
-		ready.Close()
+		ready.Ready()
 		ready = nil
+		os.Chdir("/") // like daemon(3); the pidfile path was made absolute by configFrom
 	}
 	jerr := tap.Join(ctx, dev, sw, nil)
 	if jerr != nil && logw != nil {
