@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/govde/govde/internal/testutil"
+	"github.com/govde/govde/pkg/vde"
 )
 
 // End-to-end tests of the built command: console, daemon mode, pidfile, sockets and cleanup. No root.
@@ -330,4 +332,38 @@ func TestStaleSocketTakeover(t *testing.T) {
 		t.Fatalf("stale ctl not taken over: %v", err)
 	}
 	c.Close()
+}
+
+// TestCleanupWithClients: at SIGTERM with clients connected, every file the switch made goes, the
+// clients' data sockets first, then ctl, then the directory itself (as vde_switch does).
+func TestCleanupWithClients(t *testing.T) {
+	bin := testutil.Bin(t, "vswitch")
+	base := t.TempDir()
+	dir := filepath.Join(base, "sw")
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inR.Close()
+	defer inW.Close()
+	p := testutil.Start(t, func(c *exec.Cmd) { c.Stdin = inR }, bin, "-s", dir)
+	testutil.WaitListening(t, filepath.Join(dir, "ctl"), 10*time.Second)
+	for i := 0; i < 3; i++ {
+		c, err := vde.Dial(context.Background(), dir, vde.DialOptions{Descr: "cleanup test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 4 {
+		t.Fatalf("%s holds %d entries, want ctl and 3 data sockets", dir, len(ents))
+	}
+	p.Cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.Wait(10 * time.Second); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		ents, _ := os.ReadDir(dir)
+		t.Fatalf("switch directory still there after SIGTERM (%v, %d entries)", err, len(ents))
+	}
 }

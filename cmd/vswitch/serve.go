@@ -117,6 +117,9 @@ func serve(c *cli.Context, cfg config) error {
 		return fail(1, "%v", err)
 	}
 	defer func() {
+		// The endpoints' data sockets go first (sw.Close unlinks them): the directory must be empty
+		// before it can be removed.
+		sw.Close()
 		ln.Close()
 		ln.RemoveDir()
 	}()
