@@ -63,24 +63,36 @@ func (g *txGroup) add(b []byte, mode uint8, tag *[4]byte) {
 }
 
 // send is the RawConn.Write callback: non-blocking sendmmsg of the current group. Frames the
-// socket cannot take now are dropped and counted (see congestionPolls for the one exception).
+// socket cannot take now are dropped and counted, except when the batch has a single
+// destination (see congestionWait).
 func (r *rx) send(fd uintptr) bool {
 	g := r.cur
-	polls := 0
+	var deadline int64
 	for g.sent < g.n {
 		n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&g.msgs[g.sent])),
 			uintptr(g.n-g.sent), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
 		switch errno {
 		case 0:
 			g.sent += int(n)
+			if n > 0 && g.e.stalled.Load() {
+				g.e.stalled.Store(false)
+			}
 		case unix.EINTR:
 		case unix.EAGAIN:
-			if r.mayWait && polls < congestionPolls {
-				polls++
-				r.pfd[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLOUT}
-				if n, _ := unix.Ppoll(r.pfd[:], &r.pwait, nil); n > 0 {
+			// A single destination: wait for it to drain (POLLOUT: down to a quarter of the send
+			// buffer), for at most congestionWait, after which it counts as stuck, not slow.
+			if r.mayWait && !g.e.stalled.Load() {
+				now := r.s.now()
+				if deadline == 0 {
+					deadline = now + int64(congestionWait)
+				}
+				if now < deadline {
+					r.pfd[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLOUT}
+					r.pwait = unix.NsecToTimespec(int64(congestionPoll)) // ppoll writes the time left back
+					unix.Ppoll(r.pfd[:], &r.pwait, nil)                  // POLLOUT, time out or EINTR: try again
 					continue
 				}
+				g.e.stalled.Store(true)
 			}
 			g.drops += uint64(g.n - g.sent)
 			g.sent = g.n

@@ -38,6 +38,9 @@ type endpoint struct {
 	// that forwards them, sparing a goroutine hand-off per frame.
 	direct bool
 	curMTU atomic.Int64
+	// stalled: the endpoint's socket stayed full for a whole congestion wait; frames for it are
+	// dropped at once until it takes one again.
+	stalled atomic.Bool
 
 	out     chan *pkt     // generic endpoints: bounded out-queue
 	quit    chan struct{} // closed by removeEndpoint

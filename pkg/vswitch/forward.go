@@ -15,13 +15,16 @@ import (
 const maxBatch = 32
 
 // Pacing: when a whole batch goes to one destination whose socket is full, the reader waits
-// for it to drain a little (at most congestionPolls × congestionWait) before dropping. This gives
-// a sender that overruns its receiver back-pressure, instead of making the switch burn CPU on
-// frames it then drops, and it cannot delay anybody else: a batch with several destinations
-// (a stuck receiver among them) never waits.
+// for it to drain (polling for POLLOUT, congestionPoll at a time, at most congestionWait in all)
+// before dropping. This gives a sender that overruns its receiver back-pressure instead of
+// making the switch (and the sender) burn CPU on frames it then drops: on 2 cores that CPU is
+// what the receiver lacks. Only the source of that batch waits: a batch with several
+// destinations (a stuck receiver among them) never waits, and a destination that let a whole
+// congestionWait pass without draining is marked stalled, so frames for it are dropped at once
+// until it takes one again (a stuck receiver delays its sources once, by congestionWait).
 const (
-	congestionPolls = 4
-	congestionWait  = 250 * time.Microsecond
+	congestionWait = 8 * time.Millisecond
+	congestionPoll = 250 * time.Microsecond
 )
 
 // How a frame is transformed on its way to a port.
@@ -73,7 +76,6 @@ type rx struct {
 func newRx(s *Switch, src *endpoint) *rx {
 	r := &rx{s: s, src: src}
 	r.sendFn = r.send
-	r.pwait = unix.NsecToTimespec(int64(congestionWait))
 	return r
 }
 

@@ -188,6 +188,87 @@ func TestStuckReceiver(t *testing.T) {
 	}
 }
 
+// TestStuckUnicastDestination: a source whose frames all go to a client that never reads waits
+// for it once (congestionWait), then has them dropped at once, so its frames for others are not
+// held back.
+func TestStuckUnicastDestination(t *testing.T) {
+	s, dir := startServed(t, Config{})
+	a, b, stuck := dial(t, s, dir, 0), dial(t, s, dir, 0), dial(t, s, dir, 0)
+	must(t, b.WriteFrame(eth(frame.Broadcast, mac(2), 60)))
+	expectSock(t, a, eth(frame.Broadcast, mac(2), 60))
+	must(t, stuck.WriteFrame(eth(frame.Broadcast, mac(3), 60)))
+	expectSock(t, a, eth(frame.Broadcast, mac(3), 60))
+	expectSock(t, b, eth(frame.Broadcast, mac(3), 60))
+	const sent = 3000 // far more than the switch's send buffer for stuck holds
+	start := time.Now()
+	for range sent {
+		must(t, a.WriteFrame(eth(mac(3), mac(1), 60)))
+	}
+	f := eth(mac(2), mac(1), 60)
+	must(t, a.WriteFrame(f))
+	expectSock(t, b, f)
+	// Without the stall mark every frame (a batch of its own, mostly) would wait congestionWait.
+	if d := time.Since(start); d > 40*congestionWait {
+		t.Errorf("%d frames for a stuck client took %v", sent, d)
+	}
+	var ps PortInfo
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		if ps, _ = s.Port(stuck.Port()); ps.Out.Pkts == sent+1 {
+			break
+		}
+	}
+	if ps.Out.Pkts != sent+1 || ps.Out.Drops < sent/2 {
+		t.Errorf("stuck port out = %+v, want %d pkts and >= %d drops", ps.Out, sent+1, sent/2)
+	}
+}
+
+// TestSlowReceiverBackPressure: frames for a client that reads slower than its sender sends are
+// held back (the switch waits for its socket to drain), not dropped.
+func TestSlowReceiverBackPressure(t *testing.T) {
+	s, dir := startServed(t, Config{})
+	a, b := dial(t, s, dir, 0), dial(t, s, dir, 0)
+	must(t, b.WriteFrame(eth(frame.Broadcast, mac(2), 60)))
+	expectSock(t, a, eth(frame.Broadcast, mac(2), 60))
+	const sent = 5000
+	got := make(chan int, 1)
+	go func() {
+		buf := make([]byte, frame.MaxLen)
+		n := 0
+		for n < sent {
+			if _, err := b.ReadFrame(buf); err != nil {
+				break
+			}
+			if n++; n%100 == 0 {
+				time.Sleep(200 * time.Microsecond)
+			}
+		}
+		got <- n
+	}()
+	for range sent {
+		must(t, a.WriteFrame(eth(mac(2), mac(1), 60)))
+	}
+	var ps PortInfo
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(time.Millisecond) {
+		if ps, _ = s.Port(b.Port()); ps.Out.Pkts == sent {
+			break
+		}
+	}
+	// A receiver descheduled for longer than congestionWait on a loaded machine loses some.
+	if ps.Out.Pkts != sent || ps.Out.Drops > sent/10 {
+		t.Errorf("slow port out = %+v, want %d pkts and few drops", ps.Out, sent)
+	}
+	if ps.Out.Drops == 0 {
+		select {
+		case n := <-got:
+			if n != sent {
+				t.Errorf("b got %d frames, want %d", n, sent)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("b did not get all %d frames", sent)
+		}
+	}
+}
+
 func countFDs(t testing.TB) int {
 	ents, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
