@@ -8,7 +8,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -272,38 +271,6 @@ func waitPorts(t *testing.T, dir string, n int) {
 	})
 }
 
-// mgmt runs one command on a vde_switch management socket and returns its output.
-func mgmt(t *testing.T, sock, cmd string) string {
-	t.Helper()
-	var c net.Conn
-	var err error
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err = net.DialTimeout("unix", sock, 5*time.Second); err == nil || time.Now().After(deadline) {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatalf("dial %s: %v", sock, err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	read := func() string {
-		var out []byte
-		b := make([]byte, 4096)
-		for !bytes.HasSuffix(out, []byte("vde$ ")) {
-			n, err := c.Read(b)
-			if err != nil {
-				t.Fatalf("read %s: %v (got %q)", sock, err, out)
-			}
-			out = append(out, b[:n]...)
-		}
-		return string(out)
-	}
-	read()
-	io.WriteString(c, cmd+"\n")
-	return read()
-}
-
 func TestPortPrintDescription(t *testing.T) {
 	skipShort(t)
 	sw := testutil.RealTool(t, "vde_switch")
@@ -317,7 +284,7 @@ func TestPortPrintDescription(t *testing.T) {
 	want2 := fmt.Sprintf(": vplug: user=%s pid=%d\n", user, p2.Cmd.Process.Pid)
 	var out string
 	testutil.Eventually(t, 10*time.Second, "both plugs in port/print", func() bool {
-		out = mgmt(t, m, "port/print")
+		out = testutil.MgmtCommand(t, m, "port/print")
 		return strings.Contains(out, want1) && strings.Contains(out, want2)
 	})
 	if !strings.Contains(out, "Port 0004") || !strings.Contains(out, "Port 0006") {

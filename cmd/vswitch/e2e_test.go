@@ -23,32 +23,6 @@ import (
 
 // End-to-end tests of the built command: console, daemon mode, pidfile, sockets and cleanup. No root.
 
-// mgmtCmd sends one command on a management socket and returns the reply (prompt stripped).
-func mgmtCmd(t *testing.T, sock, cmd string) string {
-	t.Helper()
-	c, err := net.Dial("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	read := func() string {
-		var b []byte
-		buf := make([]byte, 4096)
-		for !bytes.HasSuffix(b, []byte("\nvde$ ")) {
-			n, err := c.Read(buf)
-			b = append(b, buf[:n]...)
-			if err != nil {
-				t.Fatalf("mgmt read: %v after %q", err, b)
-			}
-		}
-		return strings.TrimSuffix(string(b), "\nvde$ ")
-	}
-	read()
-	c.Write([]byte(cmd + "\n"))
-	return read()
-}
-
 func TestConsoleOnStdin(t *testing.T) {
 	bin := testutil.Bin(t, "vswitch")
 	base := t.TempDir()
@@ -163,7 +137,7 @@ func TestDaemon(t *testing.T) {
 	}
 	c.Close()
 	pid := daemonPID(t, filepath.Join(base, "sw.pid"))
-	if got := mgmtCmd(t, filepath.Join(base, "mgmt"), "ds/showinfo"); got != "0000 DATA END WITH '.'\nctl dir "+filepath.Join(base, "sw")+"\nstd mode 0660\n.\n1000 Success\n" {
+	if got := testutil.MgmtCommand(t, filepath.Join(base, "mgmt"), "ds/showinfo"); got != "0000 DATA END WITH '.'\nctl dir "+filepath.Join(base, "sw")+"\nstd mode 0660\n.\n1000 Success\n" {
 		t.Errorf("ds/showinfo %q", got)
 	}
 	for path, want := range map[string]os.FileMode{
@@ -201,7 +175,7 @@ func TestDaemonRcAndShutdown(t *testing.T) {
 	}
 	pid := daemonPID(t, filepath.Join(base, "pid"))
 	mgmt := filepath.Join(base, "mgmt")
-	if got := mgmtCmd(t, mgmt, "vlan/print 7"); got != "0000 DATA END WITH '.'\nVLAN 0007\n.\n1000 Success\n" {
+	if got := testutil.MgmtCommand(t, mgmt, "vlan/print 7"); got != "0000 DATA END WITH '.'\nVLAN 0007\n.\n1000 Success\n" {
 		t.Errorf("rc file not run: vlan/print 7 = %q", got)
 	}
 	c, err := net.Dial("unix", mgmt)
@@ -284,7 +258,7 @@ func TestLiveSocketRefused(t *testing.T) {
 	if first.Exited() {
 		t.Fatal("first switch died")
 	}
-	if got := mgmtCmd(t, filepath.Join(base, "m1"), "port/showinfo"); !strings.Contains(got, "Numports=32") {
+	if got := testutil.MgmtCommand(t, filepath.Join(base, "m1"), "port/showinfo"); !strings.Contains(got, "Numports=32") {
 		t.Errorf("first switch does not answer: %q", got)
 	}
 	// A second switch with the same mgmt socket but another dir runs without management.
@@ -324,7 +298,7 @@ func TestStaleSocketTakeover(t *testing.T) {
 		}
 		return err == nil
 	})
-	if got := mgmtCmd(t, filepath.Join(base, "mgmt"), "port/showinfo"); !strings.Contains(got, "Numports=32") {
+	if got := testutil.MgmtCommand(t, filepath.Join(base, "mgmt"), "port/showinfo"); !strings.Contains(got, "Numports=32") {
 		t.Errorf("mgmt: %q", got)
 	}
 	c, err := net.Dial("unix", filepath.Join(dir, "ctl"))

@@ -36,7 +36,7 @@ func TestRootTapOption(t *testing.T) {
 	p := testutil.Start(t, func(c *exec.Cmd) { c.Stdin = inR }, "ip", "netns", "exec", ns,
 		bin, "-s", filepath.Join(base, "sw"), "-M", mgmt, "-t", "vswtap0", "-tap", "vswtap1")
 	testutil.WaitListening(t, mgmt, 10*time.Second)
-	got := mgmtCmd(t, mgmt, "port/print")
+	got := testutil.MgmtCommand(t, mgmt, "port/print")
 	for i, tap := range []string{"vswtap0", "vswtap1"} {
 		want := "Port 000" + string(rune('1'+i)) + " untagged_vlan=0000 ACTIVE - Unnamed Allocatable\n" +
 			" Current User: NONE Access Control: (User: NONE - Group: NONE)\n"
@@ -79,7 +79,7 @@ func TestRootAccessControl(t *testing.T) {
 		bin, "-s", dir, "-M", mgmt, "-m", "666")
 	testutil.WaitListening(t, mgmt, 10*time.Second)
 	for _, c := range []string{"port/create 3", "port/setuser 3 nobody", "port/create 4", "port/setgroup 4 nogroup"} {
-		if got := mgmtCmd(t, mgmt, c); got != "1000 Success\n" {
+		if got := testutil.MgmtCommand(t, mgmt, c); got != "1000 Success\n" {
 			t.Fatalf("%s: %q", c, got)
 		}
 	}
@@ -93,7 +93,7 @@ func TestRootAccessControl(t *testing.T) {
 			"--reuid="+itoa(uid), "--regid="+itoa(gid), "--clear-groups", plug, "vde://"+dir+"["+itoa(port)+"]")
 		deadline := time.Now().Add(5 * time.Second)
 		for time.Now().Before(deadline) {
-			if strings.Contains(mgmtCmd(t, mgmt, "port/print "+itoa(port)), " ACTIVE - ") {
+			if strings.Contains(testutil.MgmtCommand(t, mgmt, "port/print "+itoa(port)), " ACTIVE - ") {
 				p.Stop(5 * time.Second)
 				return true
 			}
@@ -119,7 +119,7 @@ func TestRootAccessControl(t *testing.T) {
 			t.Errorf("uid %d on port %d: accepted = %v, want %v", tt.uid, tt.port, got, tt.want)
 		}
 		testutil.Eventually(t, 5*time.Second, "port inactive again", func() bool {
-			return !strings.Contains(mgmtCmd(t, mgmt, "port/print "+itoa(tt.port)), " ACTIVE - ")
+			return !strings.Contains(testutil.MgmtCommand(t, mgmt, "port/print "+itoa(tt.port)), " ACTIVE - ")
 		})
 	}
 }

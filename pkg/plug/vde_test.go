@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,40 +15,6 @@ import (
 	"github.com/govde/govde/pkg/frame"
 	"github.com/govde/govde/pkg/vde"
 )
-
-// MgmtCommand runs one command on a vde_switch management socket and returns the output up to the prompt.
-func mgmtCommand(t *testing.T, sock, cmd string) string {
-	t.Helper()
-	var c net.Conn
-	var err error
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if c, err = net.DialTimeout("unix", sock, 5*time.Second); err == nil || time.Now().After(deadline) {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatalf("dial %s: %v", sock, err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	readPrompt := func() string {
-		var out []byte
-		b := make([]byte, 4096)
-		for !bytes.HasSuffix(out, []byte("vde$ ")) {
-			n, err := c.Read(b)
-			if err != nil {
-				t.Fatalf("read %s: %v (got %q)", sock, err, out)
-			}
-			out = append(out, b[:n]...)
-		}
-		return string(out)
-	}
-	readPrompt()
-	if _, err := io.WriteString(c, cmd+"\n"); err != nil {
-		t.Fatal(err)
-	}
-	return readPrompt()
-}
 
 func TestVDERealSwitch(t *testing.T) {
 	if testing.Short() {
@@ -63,7 +28,7 @@ func TestVDERealSwitch(t *testing.T) {
 
 	a := mustOpen(t, "vde://"+swDir+"[5]", Options{Descr: "plugtest-a: user=x pid=1"})
 	b := mustOpen(t, swDir, Options{Descr: vde.Description("vplug:")})
-	out := mgmtCommand(t, mgmt, "port/print")
+	out := testutil.MgmtCommand(t, mgmt, "port/print")
 	if !strings.Contains(out, "Port 0005") || !strings.Contains(out, ": plugtest-a: user=x pid=1\n") {
 		t.Errorf("port/print does not show port 5 with our description:\n%s", out)
 	}

@@ -5,10 +5,8 @@
 package vswitch
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -83,38 +81,10 @@ func TestRootNamespacedPing(t *testing.T) {
 	}
 }
 
-// mgmtCmd runs one command on a vde_switch management socket and returns the reply.
-func mgmtCmd(t *testing.T, path, cmd string) string {
-	t.Helper()
-	c, err := net.DialTimeout("unix", path, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(c)
-	readPrompt := func() string {
-		var sb strings.Builder
-		for !strings.HasSuffix(sb.String(), "\nvde$ ") {
-			b, err := r.ReadByte()
-			if err != nil {
-				t.Fatalf("%s: %v after %q", cmd, err, sb.String())
-			}
-			sb.WriteByte(b)
-		}
-		return sb.String()
-	}
-	readPrompt()
-	if _, err := c.Write([]byte(cmd + "\n")); err != nil {
-		t.Fatal(err)
-	}
-	return readPrompt()
-}
-
 func mgmtOK(t *testing.T, path string, cmds ...string) {
 	t.Helper()
 	for _, cmd := range cmds {
-		if out := mgmtCmd(t, path, cmd); !strings.Contains(out, "1000 Success") {
+		if out := testutil.MgmtCommand(t, path, cmd); !strings.Contains(out, "1000 Success") {
 			t.Fatalf("vde_switch %s: %q", cmd, out)
 		}
 	}
@@ -171,7 +141,7 @@ func TestRootTrunkToRealSwitch(t *testing.T) {
 		t.Errorf("no VLAN 10 entry on trunk port %d: %+v", ourTrunk, s.HashEntries())
 	}
 	// The real switch learned h1's MAC in VLAN 10 on its trunk port: our frames went out tagged.
-	out := mgmtCmd(t, mgmt, "hash/print")
+	out := testutil.MgmtCommand(t, mgmt, "hash/print")
 	want := fmt.Sprintf("VLAN 0010 to port: %03d", refTrunk)
 	if !strings.Contains(out, want) {
 		t.Errorf("vde_switch hash/print lacks %q:\n%s", want, out)
