@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -249,6 +250,10 @@ var normRules = []struct {
 }
 
 func normalise(out string, s *swRun) string {
+	// The clients run as the user running the test: port/print shows it as the Current User.
+	if u, err := user.Current(); err == nil {
+		out = strings.ReplaceAll(out, " Current User: "+u.Username+" ", " Current User: $USER ")
+	}
 	out = strings.ReplaceAll(out, s.files, "$FILES")
 	out = strings.ReplaceAll(out, s.mgmt, "$MGMT")
 	out = strings.ReplaceAll(out, s.dir, "$DIR")
