@@ -36,26 +36,11 @@ func testFrame(n int, seq byte) []byte {
 // readWithin reads one frame from ep, failing the test if none arrives within d.
 func readWithin(t *testing.T, ep frame.Endpoint, d time.Duration) []byte {
 	t.Helper()
-	type res struct {
-		b   []byte
-		err error
+	b, err := frametest.ReadWithin(ep, d)
+	if err != nil {
+		t.Fatalf("ReadFrame: %v", err)
 	}
-	ch := make(chan res, 1)
-	go func() {
-		b := make([]byte, frame.MaxLen)
-		n, err := ep.ReadFrame(b)
-		ch <- res{b[:n], err}
-	}()
-	select {
-	case r := <-ch:
-		if r.err != nil {
-			t.Fatalf("ReadFrame: %v", r.err)
-		}
-		return r.b
-	case <-time.After(d):
-		t.Fatalf("no frame within %v", d)
-	}
-	return nil
+	return b
 }
 
 func mustOpen(t *testing.T, url string, opt Options) frame.Endpoint {

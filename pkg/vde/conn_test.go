@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/govde/govde/pkg/frame"
+	"github.com/govde/govde/pkg/frame/frametest"
 )
 
 // listen starts a Listener in a fresh directory; requests arrive on the returned channel.
@@ -102,23 +103,11 @@ func testFrame(n int, seed byte) []byte {
 
 func readWithin(t testing.TB, ep frame.Endpoint, d time.Duration) ([]byte, error) {
 	t.Helper()
-	type res struct {
-		b   []byte
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		buf := make([]byte, frame.MaxLen)
-		n, err := ep.ReadFrame(buf)
-		ch <- res{buf[:n], err}
-	}()
-	select {
-	case r := <-ch:
-		return r.b, r.err
-	case <-time.After(d):
+	b, err := frametest.ReadWithin(ep, d)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("ReadFrame blocked for %v", d)
-		return nil, nil
 	}
+	return b, err
 }
 
 func TestDialListenExchange(t *testing.T) {

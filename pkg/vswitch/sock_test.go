@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/govde/govde/pkg/frame"
+	"github.com/govde/govde/pkg/frame/frametest"
 	"github.com/govde/govde/pkg/vde"
 )
 
@@ -64,22 +65,7 @@ func dial(t testing.TB, s *Switch, dir string, port int) *vde.Conn {
 // recvTimeout reads one frame with a deadline.
 func recvTimeout(t testing.TB, c *vde.Conn, d time.Duration) ([]byte, error) {
 	t.Helper()
-	type res struct {
-		b   []byte
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		buf := make([]byte, frame.MaxLen+frame.TagLen+1)
-		n, err := c.ReadFrame(buf)
-		ch <- res{buf[:n], err}
-	}()
-	select {
-	case r := <-ch:
-		return r.b, r.err
-	case <-time.After(d):
-		return nil, os.ErrDeadlineExceeded
-	}
+	return frametest.ReadWithin(c, d)
 }
 
 func expectSock(t testing.TB, c *vde.Conn, want []byte) {

@@ -6,7 +6,9 @@ package frametest
 import (
 	"fmt"
 	"net"
+	"os"
 	"sync"
+	"time"
 
 	"github.com/govde/govde/pkg/frame"
 )
@@ -62,4 +64,26 @@ func (e *Endpoint) WriteFrame(b []byte) error {
 func (e *Endpoint) Close() error {
 	e.once.Do(func() { close(e.done) })
 	return nil
+}
+
+// ReadWithin reads one frame from ep, giving up after d with an error wrapping os.ErrDeadlineExceeded.
+// The read buffer has room beyond frame.MaxLen (and a tag), so an oversized frame shows as such. On a
+// time-out the read goroutine stays blocked until ep is closed or delivers a frame, which it discards.
+func ReadWithin(ep frame.Endpoint, d time.Duration) ([]byte, error) {
+	type res struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		b := make([]byte, frame.MaxLen+frame.TagLen+1)
+		n, err := ep.ReadFrame(b)
+		ch <- res{b[:n], err}
+	}()
+	select {
+	case r := <-ch:
+		return r.b, r.err
+	case <-time.After(d):
+		return nil, fmt.Errorf("no frame within %v: %w", d, os.ErrDeadlineExceeded)
+	}
 }
