@@ -2,9 +2,11 @@
 
 package mgmt
 
-// C-compatible argument parsing. The reference consoles parse arguments with atoi() and sscanf(); to answer
-// the same inputs the same way, these helpers reproduce their rules: leading white space is skipped, a
-// sign is allowed, parsing stops at the first byte that does not fit, and values wrap to a C int.
+// C-compatible argument parsing, for the commands of every tool. The reference consoles parse arguments
+// with atoi(), strtol(), strtod() and sscanf(); to answer the same inputs the same way, these helpers
+// reproduce their rules: leading white space is skipped, a sign is allowed, parsing stops at the first
+// byte that does not fit, and integers wrap to a C int. Atoi is atoi; ScanInt and ScanFloat are one
+// strtol/strtod; a Scanner (or Sscanf, scanf.go) walks an argument conversion by conversion.
 
 func isCSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
@@ -22,10 +24,16 @@ func digitVal(c byte) int {
 	return 99
 }
 
-// parseC parses an integer like strtol at the start of s with base 10, 16 or 0 (C prefixes: 0x hex,
-// 0 octal). It returns the value converted to a C int, the number of bytes consumed and whether any
-// digit was found. Like strtol the value saturates at the int64 range before the conversion.
+// parseC parses an integer like strtol at the start of s with base 8, 10, 16 or 0 (C prefixes: 0x
+// hex, 0 octal). It returns the value converted to a C int, the number of bytes consumed and whether
+// any digit was found. Like strtol the value saturates at the int64 range before the conversion.
 func parseC(s string, base int) (v int, n int, ok bool) {
+	x, n, ok := parseC64(s, base)
+	return int(int32(x)), n, ok
+}
+
+// parseC64 is parseC without the conversion to a C int: strtol on a 64-bit long.
+func parseC64(s string, base int) (v int64, n int, ok bool) {
 	i := 0
 	for i < len(s) && isCSpace(s[i]) {
 		i++
@@ -80,7 +88,7 @@ func parseC(s string, base int) (v int, n int, ok bool) {
 	default:
 		x = int64(acc)
 	}
-	return int(int32(x)), i, true
+	return x, i, true
 }
 
 // Atoi converts s like C atoi(): leading white space, an optional sign and decimal digits; anything
@@ -99,7 +107,7 @@ type Scanner struct {
 	fail bool
 }
 
-// NewScanner returns a Scanner over s.
+// NewScanner returns a Scanner over s. A Scanner is not safe for concurrent use.
 func NewScanner(s string) *Scanner { return &Scanner{s: s} }
 
 // Int scans one integer: verb 'i' (%i: 0x hex, 0 octal, else decimal), 'd' (decimal) or 'x' (hex,
@@ -137,6 +145,72 @@ func (sc *Scanner) Lit(c byte) bool {
 	sc.s = sc.s[1:]
 	return true
 }
+
+// Blank skips any white space, as a blank in a scanf format does. It always matches.
+func (sc *Scanner) Blank() {
+	if sc.fail {
+		return
+	}
+	i := 0
+	for i < len(sc.s) && isCSpace(sc.s[i]) {
+		i++
+	}
+	sc.s = sc.s[i:]
+}
+
+// String scans one word as %s does: white space is skipped, then the bytes up to the next white
+// space (or the end) are returned. It fails when no byte is left.
+func (sc *Scanner) String() (string, bool) {
+	if sc.fail {
+		return "", false
+	}
+	sc.Blank()
+	i := 0
+	for i < len(sc.s) && !isCSpace(sc.s[i]) {
+		i++
+	}
+	if i == 0 {
+		sc.fail = true
+		return "", false
+	}
+	w := sc.s[:i]
+	sc.s = sc.s[i:]
+	sc.n++
+	return w, true
+}
+
+// Char scans one byte as %c does, white space included. It fails at the end of the input.
+func (sc *Scanner) Char() (byte, bool) {
+	if sc.fail || len(sc.s) == 0 {
+		sc.fail = true
+		return 0, false
+	}
+	c := sc.s[0]
+	sc.s = sc.s[1:]
+	sc.n++
+	return c, true
+}
+
+// Float scans one floating-point number as %f, %lf, %g and %e do (see ScanFloat).
+func (sc *Scanner) Float() (float64, bool) {
+	if sc.fail {
+		return 0, false
+	}
+	v, n, ok := ScanFloat(sc.s)
+	if !ok {
+		sc.fail = true
+		return 0, false
+	}
+	sc.s = sc.s[n:]
+	sc.n++
+	return v, true
+}
+
+// Rest returns the input not consumed yet.
+func (sc *Scanner) Rest() string { return sc.s }
+
+// Failed reports whether a conversion or literal failed to match.
+func (sc *Scanner) Failed() bool { return sc.fail }
 
 // Matched returns the number of conversions that matched so far.
 func (sc *Scanner) Matched() int { return sc.n }
