@@ -5,7 +5,6 @@ package mgmt
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,59 +12,110 @@ import (
 	"syscall"
 )
 
-// HelpFormat is the line format of the switch's help command: path, syntax, help.
-const HelpFormat = "%-18s %-15s %s\n"
+// A Builtin names one of the commands the Server implements itself. A tool puts it in a Command of
+// its table, with its own path, syntax, help text and flags, so that the wording stays the tool's.
+type Builtin int
 
-// HelpCommand returns the "help [arg]" command: a header, then every table entry (menu headers
-// included) whose path starts with arg, in table order. No match still succeeds.
-func (s *Server) HelpCommand() Command {
-	return Command{Path: "help", Syntax: "[arg]", Help: "Help (limited to arg when specified)", Data: true,
-		Run: func(_ *Session, w io.Writer, arg string) error {
-			fmt.Fprintf(w, HelpFormat, "COMMAND PATH", "SYNTAX", "HELP")
-			fmt.Fprintf(w, HelpFormat, "------------", "--------------", "------------")
-			for _, c := range s.Commands() {
-				if strings.HasPrefix(c.Path, arg) {
-					fmt.Fprintf(w, HelpFormat, c.Path, c.Syntax, c.Help)
-				}
-			}
-			return nil
-		}}
+const (
+	// BuiltinHelp lists the command table with Config.Help: the header lines, then every entry
+	// (menu headers included, Hidden ones excluded) whose path starts with the argument, in table
+	// order; HelpLayout.All lists every entry whatever the argument. No match still succeeds.
+	BuiltinHelp Builtin = iota + 1
+	// BuiltinLogout ends a socket session with Config.EndOfSession (the console ignores it).
+	BuiltinLogout
+	// BuiltinShutdown logs "Shutdown from mgmt command", ends the session with
+	// Config.EndOfSession and closes Server.Done.
+	BuiltinShutdown
+	// BuiltinLoad runs the script named by the argument: for each line it writes Config.LoadEcho
+	// (path, line) and then that command's reply, progressively; its own result follows. Lines are
+	// read like fgets(…, ReadSize): longer lines are split, and one trailing newline is removed
+	// unless the line is only "\n" (which then runs as an unknown command, as in vde_switch). logout
+	// and shutdown inside a script do nothing. Give it Session: true; with Data: true the whole
+	// script output is inside one data block (wirefilter).
+	BuiltinLoad
+	// BuiltinDebugList lists the debug categories whose path starts with the argument (ENOENT if
+	// none). Give it Data: true and Session: true.
+	BuiltinDebugList
+	// BuiltinDebugAdd subscribes the session to every addable category matching the argument:
+	// EINVAL when none matches, EEXIST when all were already on. Give it Session: true.
+	BuiltinDebugAdd
+	// BuiltinDebugDel unsubscribes the session from every category matching the argument: EINVAL
+	// when none matches, ENOENT when none was on. Give it Session: true.
+	BuiltinDebugDel
+)
+
+// A HelpLayout is how BuiltinHelp prints the command table.
+type HelpLayout struct {
+	// Header lines are printed first, each followed by "\n".
+	Header []string
+	// Format is the fmt format of one entry (Command.HelpFormat overrides it), with the operands
+	// path, syntax and help. A format that uses explicit argument indexes gets a fourth operand,
+	// path and syntax joined by a space ("%-18[4]s %[3]s\n" prints "markov-name n,name …").
+	// "" means DefaultHelpFormat.
+	Format string
+	// All lists every entry whatever help's argument (wirefilter ignores it).
+	All bool
 }
 
-// LogoutCommand returns "logout", which ends a socket session with Config.EndOfSession.
-func LogoutCommand() Command {
-	return Command{Path: "logout", Help: "logout from this mgmt terminal",
-		Run: func(*Session, io.Writer, string) error { return ErrLogout }}
+// DefaultHelpFormat is the default HelpLayout.Format: the three columns of vde_switch's help.
+const DefaultHelpFormat = "%-18s %-15s %s\n"
+
+// builtin runs built-in b for sess with the reply buffer out. The caller holds execMu.
+func (s *Server) builtin(b Builtin, sess *Session, out *bytes.Buffer, arg string) error {
+	switch b {
+	case BuiltinHelp:
+		s.help(out, arg)
+		return nil
+	case BuiltinLogout:
+		return ErrLogout
+	case BuiltinShutdown:
+		s.logf("Shutdown from mgmt command")
+		return ErrShutdown
+	case BuiltinLoad:
+		return s.runScript(sess, out, arg)
+	case BuiltinDebugList:
+		return s.debugList(sess, out, arg)
+	case BuiltinDebugAdd:
+		return s.debugAdd(sess, out, arg)
+	case BuiltinDebugDel:
+		return s.debugDel(sess, out, arg)
+	}
+	return syscall.ENOSYS
 }
 
-// ShutdownCommand returns "shutdown": it logs "Shutdown from mgmt command", ends the session and
-// closes Server.Done.
-func (s *Server) ShutdownCommand() Command {
-	return Command{Path: "shutdown", Help: "shutdown of the switch",
-		Run: func(*Session, io.Writer, string) error {
-			s.logf("Shutdown from mgmt command")
-			return ErrShutdown
-		}}
+func (s *Server) help(w io.Writer, arg string) {
+	lay := s.cfg.Help
+	for _, h := range lay.Header {
+		io.WriteString(w, h+"\n")
+	}
+	for _, c := range s.Commands() {
+		if c.Hidden || (!lay.All && !strings.HasPrefix(c.Path, arg)) {
+			continue
+		}
+		f := c.HelpFormat
+		if f == "" {
+			f = lay.Format
+		}
+		io.WriteString(w, FormatHelp(f, c))
+	}
 }
 
-// LoadCommand returns "load path": for each line of the file it writes "vde[path]: line\n" and then
-// that command's reply, progressively; its own result follows. Lines are read like fgets(…, 128):
-// longer lines are split, and one trailing newline is removed unless the line is only "\n" (which
-// then runs as an unknown command, as in the reference). logout and shutdown inside a script do nothing.
-func (s *Server) LoadCommand() Command {
-	return Command{Path: "load", Syntax: "path", Help: "load a configuration script", Session: true,
-		Run: func(sess *Session, _ io.Writer, arg string) error {
-			return s.runScript(sess, arg)
-		}}
+// FormatHelp formats the help entry of c with format, as HelpLayout.Format describes.
+func FormatHelp(format string, c Command) string {
+	if strings.Contains(format, "%[") {
+		return fmt.Sprintf(format, c.Path, c.Syntax, c.Help, strings.TrimSpace(c.Path+" "+c.Syntax))
+	}
+	return fmt.Sprintf(format, c.Path, c.Syntax, c.Help)
 }
 
 // MaxScript bounds the bytes load and rc files may read, so that "load /dev/zero" cannot hold the
 // console (which runs one command at a time) forever; beyond it the script stops with EFBIG.
 const MaxScript = 1 << 20
 
-// runScript runs the commands of a file for sess (nil: silently). The caller holds execMu. FIFOs and
+// runScript runs the commands of a file for sess (nil: silently). The caller holds execMu. What out
+// holds already (a data header) is sent first, since the script's output is progressive. FIFOs and
 // sockets are refused with EINVAL, since reading them could block every session.
-func (s *Server) runScript(sess *Session, path string) error {
+func (s *Server) runScript(sess *Session, out *bytes.Buffer, path string) error {
 	if fi, err := os.Stat(path); err == nil && fi.Mode()&(os.ModeNamedPipe|os.ModeSocket) != 0 {
 		return syscall.EINVAL
 	}
@@ -74,6 +124,10 @@ func (s *Server) runScript(sess *Session, path string) error {
 		return err
 	}
 	defer f.Close()
+	if sess != nil && out != nil && out.Len() > 0 {
+		sess.push(msg0{b: bytes.Clone(out.Bytes())}, false)
+		out.Reset()
+	}
 	r := bufio.NewReader(io.LimitReader(f, MaxScript+1))
 	total := 0
 	for {
@@ -90,23 +144,23 @@ func (s *Server) runScript(sess *Session, path string) error {
 		if n := len(line); n > 1 && line[n-1] == '\n' {
 			line = line[:n-1]
 		}
-		var out bytes.Buffer
+		var reply bytes.Buffer
 		if sess != nil {
-			fmt.Fprintf(&out, "vde[%s]: %s\n", path, line)
-			sess.push(msg0{b: out.Bytes()}, false)
-			out = bytes.Buffer{}
+			fmt.Fprintf(&reply, s.cfg.LoadEcho, path, line)
+			sess.push(msg0{b: reply.Bytes()}, false)
+			reply = bytes.Buffer{}
 		}
-		s.exec(sess, line, &out)
-		if sess != nil && out.Len() > 0 {
-			sess.push(msg0{b: out.Bytes()}, false)
+		s.exec(sess, line, &reply)
+		if sess != nil && reply.Len() > 0 {
+			sess.push(msg0{b: reply.Bytes()}, false)
 		}
 	}
 }
 
-// readCLine reads like fgets(buf, MaxCmd, f): up to MaxCmd-1 bytes, stopping after a newline.
+// readCLine reads like fgets(buf, ReadSize, f): up to MaxCommandLen bytes, stopping after a newline.
 func readCLine(r *bufio.Reader) (string, error) {
 	var b []byte
-	for len(b) < MaxCmd-1 {
+	for len(b) < MaxCommandLen {
 		c, err := r.ReadByte()
 		if err != nil {
 			return string(b), err
@@ -124,101 +178,5 @@ func readCLine(r *bufio.Reader) (string, error) {
 func (s *Server) RunScript(path string) error {
 	s.execMu.Lock()
 	defer s.execMu.Unlock()
-	return s.runScript(nil, path)
-}
-
-// DebugCommands returns the debug menu header and debug/list, debug/add and debug/del.
-func (s *Server) DebugCommands() []Command {
-	return []Command{
-		{Path: "debug", Syntax: "============", Help: "DEBUG MENU"},
-		{Path: "debug/list", Help: "list debug categories", Data: true, Session: true, Run: s.debugList},
-		{Path: "debug/add", Syntax: "dbgpath", Help: "enable debug info for a given category", Session: true, Run: s.debugAdd},
-		{Path: "debug/del", Syntax: "dbgpath", Help: "disable debug info for a given category", Session: true, Run: s.debugDel},
-	}
-}
-
-const debugFormat = "%-22s %-3s %-6s %s\n"
-
-func (s *Server) debugList(sess *Session, w io.Writer, arg string) error {
-	fmt.Fprintf(w, debugFormat, "CATEGORY", "TAG", "STATUS", "HELP")
-	fmt.Fprintf(w, debugFormat, "------------", "---", "------", "----")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var err error = syscall.ENOENT
-	for _, c := range s.cats {
-		if c.Help == "" || !strings.HasPrefix(c.Path, arg) {
-			continue
-		}
-		err = nil
-		status := "OFF"
-		if c.has(sess) {
-			status = "ON"
-		}
-		fmt.Fprintf(w, "%-22s %03o %-6s %s\n", c.Path, c.Tag&0o777, status, c.Help)
-	}
-	return err
-}
-
-func (c *debugCat) has(sess *Session) bool {
-	for _, x := range c.subs {
-		if x == sess {
-			return true
-		}
-	}
-	return false
-}
-
-// debugAdd subscribes sess to every addable category matching the prefix arg: EINVAL when none
-// matches, EEXIST when all were already on.
-func (s *Server) debugAdd(sess *Session, _ io.Writer, arg string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var err error = syscall.EINVAL
-	for _, c := range s.cats {
-		if c.Help == "" || !strings.HasPrefix(c.Path, arg) {
-			continue
-		}
-		if errors.Is(err, syscall.EINVAL) {
-			err = syscall.EEXIST
-		}
-		if !c.has(sess) {
-			c.subs = append(c.subs, sess)
-			err = nil
-		}
-	}
-	return err
-}
-
-// debugDel unsubscribes sess from every category matching the prefix arg: EINVAL when none
-// matches, ENOENT when none was on.
-func (s *Server) debugDel(sess *Session, _ io.Writer, arg string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.unsubscribe(sess, arg)
-}
-
-func (s *Server) unsubscribe(sess *Session, prefix string) error {
-	var err error = syscall.EINVAL
-	for _, c := range s.cats {
-		if !strings.HasPrefix(c.Path, prefix) {
-			continue
-		}
-		if errors.Is(err, syscall.EINVAL) {
-			err = syscall.ENOENT
-		}
-		for i, x := range c.subs {
-			if x == sess {
-				c.subs = append(c.subs[:i], c.subs[i+1:]...)
-				err = nil
-				break
-			}
-		}
-	}
-	return err
-}
-
-func (s *Server) unsubscribeAll(sess *Session) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.unsubscribe(sess, "")
+	return s.runScript(nil, nil, path)
 }

@@ -199,7 +199,7 @@ func (c *Client) DoContext(ctx context.Context, cmd string) (Reply, error) {
 			}
 			c.ended = true
 			if isEnding(cmd) && errors.Is(c.readErr, io.EOF) {
-				r.Code, r.Text = CodeEndOfSession, strings.TrimPrefix(ClientEndOfSession, "9999 ")
+				r.Code, r.Text = CodeEndOfSession, endText
 				return r, nil
 			}
 			r = c.partial

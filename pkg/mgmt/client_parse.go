@@ -9,22 +9,8 @@ import (
 	"strings"
 )
 
-// Client-side protocol constants (the text the real vde_switch and wirefilter send).
-const (
-	// ClientDataHeader opens a data block; a line holding only "." closes it.
-	ClientDataHeader = "0000 DATA END WITH '.'"
-	// ClientEndOfSession is what logout and shutdown send before closing (with no newline).
-	ClientEndOfSession = "9999 END OF SESSION"
-	// CodeEndOfSession is the Reply.Code of ClientEndOfSession.
-	CodeEndOfSession = 9999
-	// CodeSuccess is the Reply.Code of "1000 Success".
-	CodeSuccess = 1000
-	// MaxCommandLen is the longest command the real servers read as one command: they read 128 bytes per
-	// command, newline included, and a longer line is split into several commands.
-	MaxCommandLen = 127
-	// maxReplyLine bounds a line (or unterminated tail) the client buffers; a longer one is an error.
-	maxReplyLine = 1 << 20
-)
+// maxReplyLine bounds a line (or unterminated tail) the client buffers; a longer one is an error.
+const maxReplyLine = 1 << 20
 
 // errReplyLineTooLong is returned by the replyScanner when the peer sends more than maxReplyLine bytes without a newline.
 var errReplyLineTooLong = errors.New("peer line longer than 1 MiB")
@@ -80,7 +66,7 @@ func parseResultLine(line string) (code int, text string, ok bool) {
 		text = line[5:]
 	}
 	switch {
-	case line[:4] == "9999":
+	case line[:4] == endCode:
 		return CodeEndOfSession, text, true
 	case line[0] != '1':
 		return 0, "", false
@@ -139,7 +125,7 @@ func (s *replyScanner) feed(p []byte, emit func(replyTok, string)) error {
 		}
 		line := strings.TrimSuffix(string(s.buf[:i]), "\r")
 		s.buf = s.buf[i+1:]
-		if strings.HasPrefix(line, "9999") {
+		if strings.HasPrefix(line, endCode) {
 			emit(tokEnd, line)
 			continue
 		}
@@ -155,7 +141,7 @@ func (s *replyScanner) feed(p []byte, emit func(replyTok, string)) error {
 		s.prompt = tail
 		s.buf = s.buf[:0]
 		emit(tokPrompt, tail)
-	case tail == ClientEndOfSession:
+	case tail == EndOfSession:
 		s.buf = s.buf[:0]
 		emit(tokEnd, tail)
 	case len(s.buf) > maxReplyLine:
@@ -171,7 +157,7 @@ func (s *replyScanner) eof(emit func(replyTok, string)) {
 	}
 	tail := string(s.buf)
 	s.buf = nil
-	if strings.HasPrefix(tail, "9999") {
+	if strings.HasPrefix(tail, endCode) {
 		emit(tokEnd, tail)
 		return
 	}
@@ -206,7 +192,7 @@ func (a *replyAssembler) token(k replyTok, line string) (async, done bool, r Rep
 		return true, false, Reply{}
 	}
 	if a.inData {
-		if line == "." {
+		if line == DataEnd {
 			a.inData = false
 			return false, false, Reply{}
 		}
@@ -217,7 +203,7 @@ func (a *replyAssembler) token(k replyTok, line string) (async, done bool, r Rep
 		return false, false, Reply{}
 	}
 	a.active = true
-	if line == ClientDataHeader || strings.HasPrefix(line, "0000 ") {
+	if line == DataHeader || strings.HasPrefix(line, "0000 ") {
 		a.flushResult()
 		a.inData = true
 		return false, false, Reply{}

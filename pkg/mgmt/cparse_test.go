@@ -114,17 +114,17 @@ func FuzzExec(f *testing.F) {
 		"load /nonexistent", "fail", "nosuch", "logout", strings.Repeat("z", 127), "echo \xff\xfe", "int 0x10"} {
 		f.Add([]byte(s))
 	}
-	s := New(Config{Prompt: "\nvde$ ", EndOfSession: "9999 END OF SESSION"})
-	s.Add(s.HelpCommand(), LogoutCommand(), s.LoadCommand())
-	s.Add(s.DebugCommands()...)
+	s := New(Config{Prompt: "\nvde$ ", Help: swHelp})
+	s.Add(swHelpCmd, swLogout, swLoad)
+	s.Add(swDebug...)
 	s.Add(Command{Path: "echo", Data: true, Run: func(_ *Session, w io.Writer, arg string) error { _, err := io.WriteString(w, arg+"\n"); return err }},
 		Command{Path: "fail", Data: true, Run: func(*Session, io.Writer, string) error { return syscall.ENXIO }},
 		Command{Path: "int", Run: func(_ *Session, _ io.Writer, arg string) error { Atoi(arg); return nil }})
 	s.AddDebug(DebugCategory{Path: "port/+", Tag: 0o21, Help: "new port"})
 	sess := s.newSession(io.Discard, io.Discard, nil)
 	f.Fuzz(func(t *testing.T, in []byte) {
-		if len(in) > MaxCmd {
-			in = in[:MaxCmd]
+		if len(in) > ReadSize {
+			in = in[:ReadSize]
 		}
 		out, err := s.Exec(sess, cLine(in))
 		if err == ErrLogout {

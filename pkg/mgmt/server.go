@@ -14,12 +14,6 @@ import (
 	"time"
 )
 
-// MaxCmd is the size of one read from a session: each read is one command, as in the reference.
-const MaxCmd = 128
-
-// DataHeader starts the data block of commands that print data; a line "." ends it.
-const DataHeader = "0000 DATA END WITH '.'\n"
-
 var (
 	// ErrLogout, returned by a command, ends the session after writing Config.EndOfSession
 	// (the console ignores it).
@@ -29,13 +23,21 @@ var (
 	ErrShutdown = errors.New("shutdown")
 )
 
-// A Command is one entry of the command table. A Command with a nil Run is a menu header: it is listed
-// by help but never matched.
+// A Command is one entry of the command table. A Command with neither Run nor Builtin is a menu
+// header (or any help-only line): it is listed by help but never matched.
 type Command struct {
 	Path   string // matched as a prefix of the input line, case-sensitive
 	Syntax string // shown by help
 	Help   string // shown by help
-	// Data wraps the command's output in a DataHeader … "." block, printed even when Run fails.
+	// HelpFormat, if set, replaces Config.Help.Format for this entry (wirefilter's help has two
+	// column widths).
+	HelpFormat string
+	// Hidden commands are not listed by help (wirefilter's aliases band and capacity).
+	Hidden bool
+	// Builtin, if set, makes the command one of the server's built-ins (help, logout, shutdown,
+	// load, debug/*) under this entry's path and wording; Run is then ignored.
+	Builtin Builtin
+	// Data wraps the command's output in a DataHeader … DataEnd block, printed even when it fails.
 	Data bool
 	// Session marks commands that need a live session (load, debug/*): in rc files they fail with EBADF.
 	Session bool
@@ -55,13 +57,39 @@ type DebugCategory struct {
 	Help string
 }
 
-// Config configures a Server.
+// Config configures a Server for one tool: everything a tool's console shows that is not protocol
+// (see protocol.go) is here, so that vde_switch's and wirefilter's consoles are two Configs.
 type Config struct {
-	Banner       string // written to each socket session on connect
-	Prompt       string // written after each reply, e.g. "\nvde$ "
-	EndOfSession string // written by logout and shutdown before closing, e.g. "9999 END OF SESSION"
+	Banner string // written to each socket session on connect, e.g. "VDE switch V.2.3.2\n(C) …\n"
+	Prompt string // written after each reply, e.g. "\nvde$ " or "\nVDEwf$ "
+	// EndOfSession is written by logout and shutdown before closing; "" means EndOfSession.
+	EndOfSession string
+	// Help is the layout of the help built-in.
+	Help HelpLayout
+	// LoadEcho is the fmt format of the line load writes before each command of a script, with
+	// the operands path and line; "" means DefaultLoadEcho (vde_switch's "vde[path]: line").
+	LoadEcho string
+	// Commands is the initial command table, in order (Add appends to it).
+	Commands []Command
 	// Logf logs warnings (nil: discard).
 	Logf func(format string, args ...any)
+}
+
+// DefaultLoadEcho is the default Config.LoadEcho, vde_switch's.
+const DefaultLoadEcho = "vde[%s]: %s\n"
+
+func (c Config) withDefaults() Config {
+	if c.EndOfSession == "" {
+		c.EndOfSession = EndOfSession
+	}
+	if c.Help.Format == "" {
+		c.Help.Format = DefaultHelpFormat
+	}
+	if c.LoadEcho == "" {
+		c.LoadEcho = DefaultLoadEcho
+	}
+	c.Commands = append([]Command(nil), c.Commands...)
+	return c
 }
 
 const (
@@ -93,10 +121,12 @@ type debugCat struct {
 	subs []*Session
 }
 
-// New returns a Server with an empty command table.
+// New returns a Server configured by cfg, its command table holding cfg.Commands.
 func New(cfg Config) *Server {
+	cfg = cfg.withDefaults()
 	return &Server{
 		cfg:       cfg,
+		cmds:      cfg.Commands,
 		sessions:  map[*Session]struct{}{},
 		listeners: map[net.Listener]struct{}{},
 		done:      make(chan struct{}),
@@ -141,7 +171,7 @@ func (s *Server) Event(path, msg string) {
 		if c.Path != path || len(c.subs) == 0 {
 			continue
 		}
-		line := []byte(fmt.Sprintf("3%03o %s %s\n", c.Tag&0o777, c.Path, msg))
+		line := []byte(fmt.Sprintf(AsyncFormat, c.Tag&0o777, c.Path, msg))
 		for _, sess := range c.subs {
 			sess.push(msg0{b: line}, true)
 		}
@@ -166,12 +196,12 @@ func (s *Server) Done() <-chan struct{} { return s.done }
 
 func (s *Server) shutdown() { s.doneOnce.Do(func() { close(s.done) }) }
 
-// lookup returns the first command with a handler whose path is a prefix of line.
+// lookup returns the first command with a handler or a built-in whose path is a prefix of line.
 func (s *Server) lookup(line string) (Command, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range s.cmds {
-		if c.Run != nil && strings.HasPrefix(line, c.Path) {
+		if (c.Run != nil || c.Builtin != 0) && strings.HasPrefix(line, c.Path) {
 			return c, true
 		}
 	}
@@ -191,24 +221,23 @@ func (s *Server) exec(sess *Session, line string, out *bytes.Buffer) error {
 	var err error = syscall.ENOSYS
 	if ok {
 		arg := skipBlanks(line[len(c.Path):])
+		run := c.Run
+		if c.Builtin != 0 {
+			run = func(sess *Session, w io.Writer, arg string) error { return s.builtin(c.Builtin, sess, out, arg) }
+		}
 		switch {
 		case c.Session && sess == nil:
 			err = syscall.EBADF
 		case c.Data:
-			out.WriteString(DataHeader)
-			err = c.Run(sess, out, arg)
-			out.WriteString(".\n")
+			out.WriteString(DataHeader + "\n")
+			err = run(sess, out, arg)
+			out.WriteString(DataEnd + "\n")
 		default:
-			err = c.Run(sess, out, arg)
+			err = run(sess, out, arg)
 		}
 	}
-	switch {
-	case err == nil:
-		out.WriteString("1000 Success\n")
-	case errors.Is(err, ErrLogout), errors.Is(err, ErrShutdown):
-	default:
-		e := ErrnoOf(err)
-		fmt.Fprintf(out, "1%03d %s\n", int(e), Strerror(e))
+	if !errors.Is(err, ErrLogout) && !errors.Is(err, ErrShutdown) {
+		writeResult(out, err)
 	}
 	return err
 }
@@ -295,7 +324,7 @@ func (s *Server) ServeConsole(in io.Reader, out, promptW io.Writer) error {
 
 // readLoop reads commands from r for sess until EOF, logout or shutdown.
 func (s *Server) readLoop(sess *Session, r io.Reader, console bool) error {
-	buf := make([]byte, MaxCmd)
+	buf := make([]byte, ReadSize)
 	var result error = io.EOF
 	for {
 		n, err := r.Read(buf)

@@ -25,12 +25,12 @@ const (
 // newTestServer returns a server with a small switch-like table, serving on a socket in a temp dir.
 func newTestServer(t *testing.T) (*Server, string) {
 	t.Helper()
-	s := New(Config{Banner: testBanner, Prompt: testPrompt, EndOfSession: testEOS})
+	s := New(Config{Banner: testBanner, Prompt: testPrompt, EndOfSession: testEOS, Help: swHelp})
 	s.Add(Command{Path: "ds", Syntax: "============", Help: "DATA SOCKET MENU"},
 		Command{Path: "ds/showinfo", Help: "show ds info", Data: true,
 			Run: func(_ *Session, w io.Writer, _ string) error { fmt.Fprintf(w, "ctl dir /x\n"); return nil }},
-		s.HelpCommand(), LogoutCommand(), s.ShutdownCommand(), s.LoadCommand())
-	s.Add(s.DebugCommands()...)
+		swHelpCmd, swLogout, swShutdown, swLoad)
+	s.Add(swDebug...)
 	s.Add(Command{Path: "echo", Syntax: "ARG", Help: "echo arg", Data: true,
 		Run: func(_ *Session, w io.Writer, arg string) error { fmt.Fprintf(w, "[%s]\n", arg); return nil }},
 		Command{Path: "fail", Help: "fail with ENXIO", Data: true,
@@ -234,7 +234,7 @@ func TestLoad(t *testing.T) {
 func TestRunScriptSilent(t *testing.T) {
 	s := New(Config{Prompt: testPrompt})
 	var ran []string
-	s.Add(s.LoadCommand(), Command{Path: "x", Run: func(_ *Session, _ io.Writer, arg string) error {
+	s.Add(swLoad, Command{Path: "x", Run: func(_ *Session, _ io.Writer, arg string) error {
 		ran = append(ran, arg)
 		return syscall.EINVAL
 	}})
@@ -252,8 +252,8 @@ func TestRunScriptSilent(t *testing.T) {
 }
 
 func TestConsole(t *testing.T) {
-	s := New(Config{Banner: testBanner, Prompt: testPrompt, EndOfSession: testEOS})
-	s.Add(s.HelpCommand(), LogoutCommand(), s.ShutdownCommand())
+	s := New(Config{Banner: testBanner, Prompt: testPrompt, EndOfSession: testEOS, Help: swHelp})
+	s.Add(swHelpCmd, swLogout, swShutdown)
 	s.Add(Command{Path: "x", Run: func(*Session, io.Writer, string) error { return nil }})
 	defer s.Close()
 	run := func(in ...string) (string, string, error) {

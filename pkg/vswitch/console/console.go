@@ -19,7 +19,12 @@ import (
 const Prompt = "\nvde$ "
 
 // EndOfSession is written by logout and shutdown before the session closes.
-const EndOfSession = "9999 END OF SESSION"
+const EndOfSession = mgmt.EndOfSession
+
+// helpLayout is vde_switch's help: three columns under a header.
+var helpLayout = mgmt.HelpLayout{Header: []string{
+	"COMMAND PATH       SYNTAX          HELP",
+	"------------       --------------  ------------"}, Format: "%-18s %-15s %s\n"}
 
 // Banner returns the greeting written to each management session (and by showinfo): the shape of
 // vde_switch's two lines, with our name and version.
@@ -57,18 +62,21 @@ func New(cfg Config) *Console {
 		cfg.Logf = func(string, ...any) {}
 	}
 	c := &Console{cfg: cfg, sw: cfg.Switch, edge: map[[2]int]bool{}, bonus: map[int][2]int{}}
-	c.Server = mgmt.New(mgmt.Config{Banner: Banner(), Prompt: Prompt, EndOfSession: EndOfSession, Logf: cfg.Logf})
+	c.Server = mgmt.New(mgmt.Config{Banner: Banner(), Prompt: Prompt, EndOfSession: EndOfSession, Help: helpLayout,
+		Logf: cfg.Logf, Commands: []mgmt.Command{
+			{Path: "ds", Syntax: "============", Help: "DATA SOCKET MENU"},
+			{Path: "ds/showinfo", Help: "show ds info", Data: true, Run: c.dsShowinfo},
+			{Path: "help", Syntax: "[arg]", Help: "Help (limited to arg when specified)", Data: true, Builtin: mgmt.BuiltinHelp},
+			{Path: "logout", Help: "logout from this mgmt terminal", Builtin: mgmt.BuiltinLogout},
+			{Path: "shutdown", Help: "shutdown of the switch", Builtin: mgmt.BuiltinShutdown},
+			{Path: "showinfo", Help: "show switch version and info", Data: true, Run: c.showinfo},
+			{Path: "load", Syntax: "path", Help: "load a configuration script", Session: true, Builtin: mgmt.BuiltinLoad},
+			{Path: "debug", Syntax: "============", Help: "DEBUG MENU"},
+			{Path: "debug/list", Help: "list debug categories", Data: true, Session: true, Builtin: mgmt.BuiltinDebugList},
+			{Path: "debug/add", Syntax: "dbgpath", Help: "enable debug info for a given category", Session: true, Builtin: mgmt.BuiltinDebugAdd},
+			{Path: "debug/del", Syntax: "dbgpath", Help: "disable debug info for a given category", Session: true, Builtin: mgmt.BuiltinDebugDel},
+		}})
 	s := c.Server
-	s.Add(
-		mgmt.Command{Path: "ds", Syntax: "============", Help: "DATA SOCKET MENU"},
-		mgmt.Command{Path: "ds/showinfo", Help: "show ds info", Data: true, Run: c.dsShowinfo},
-		s.HelpCommand(),
-		mgmt.LogoutCommand(),
-		s.ShutdownCommand(),
-		mgmt.Command{Path: "showinfo", Help: "show switch version and info", Data: true, Run: c.showinfo},
-		s.LoadCommand(),
-	)
-	s.Add(s.DebugCommands()...)
 	s.Add(pluginCommands()...)
 	s.Add(c.hashCommands()...)
 	s.Add(c.fstpCommands()...)
