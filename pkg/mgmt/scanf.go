@@ -114,7 +114,8 @@ func alnumUnderscore(s string) bool {
 // conversions %d (decimal), %i (0x hex, 0 octal, else decimal), %x, %o, %s (a word), %c (one byte)
 // and %f, %e, %g (strtod), each with an optional "*" (scan, do not assign) and the ignored length
 // modifiers h, l and ll. Integers go to *int (wrapped to a C int) or *int64, %s to *string, %c to
-// *byte, floats to *float64. Field widths and scansets are not supported; they, an unknown verb or
+// *byte, floats to *float64. Numbers are scanned as strtol and strtod scan them (glibc's scanf may
+// differ on a dangling exponent such as "1e", which strtod reads as 1). Field widths and scansets are not supported; they, an unknown verb or
 // a wrong argument type panic, as they are errors in the program, not in the input.
 func Sscanf(s, format string, args ...any) int {
 	sc := NewScanner(s)
