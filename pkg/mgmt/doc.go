@@ -1,15 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-// Package mgmt is the VDE text management console: the server side shared by vswitch and wirefilter
-// (Server), and the client side used by vterm (client*.go).
+// Package mgmt is the VDE text management console: a server configurable for any tool (vswitch,
+// wirefilter), the client used by vterm (client*.go), and C-compatible argument scanning for the
+// tools' commands (cparse.go, scanf.go: atoi, strtol, strtod, sscanf).
 //
-// A Server holds a command table in registration order. Each read from a session is one command line
-// (at most 128 bytes, one trailing newline stripped, leading blanks skipped, empty and '#' lines silent);
-// the first command whose path is a prefix of the line runs, with the rest of the line as its argument.
-// Commands that print data have their output wrapped in a "0000 DATA END WITH '.'" block; every command
-// ends with "1000 Success" or "1%03d <glibc strerror>" and the prompt. Sessions that did debug/add
-// receive asynchronous "3%03o path msg" event lines.
+// protocol.go holds the wire constants every VDE console shares. Each read from a session is one
+// command line (at most ReadSize bytes, one trailing newline stripped, leading blanks skipped, empty
+// and '#' lines silent); the first command whose path is a prefix of the line runs, with the rest of
+// the line as its argument. Commands that print data have their output wrapped in a DataHeader …
+// DataEnd block; every command ends with ResultSuccess or ResultFormat (errno, glibc strerror) and
+// the prompt. logout and shutdown end the session with EndOfSession. Sessions that did debug/add
+// receive asynchronous AsyncFormat event lines.
 //
-// The same engine serves Unix socket sessions (Serve), the console on a foreground switch's stdin and
-// stdout (ServeConsole) and rc files run silently at startup (RunScript).
+// What differs per tool is a Config: banner, prompt, end-of-session text, help layout (header lines,
+// entry format), the line load echoes, and the command table. The built-ins (help, logout, shutdown,
+// load, debug/*) are Builtin kinds placed in the tool's table under the tool's own path and wording,
+// so vde_switch's console and wirefilter's are two Configs of one Server.
+//
+// The same engine serves Unix socket sessions (Serve), the console on a foreground program's stdin
+// and stdout (ServeConsole) and rc files run silently at startup (RunScript).
 package mgmt
