@@ -10,8 +10,9 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// runPipeline runs a parsed command line and returns the exit status; tests replace it.
-var runPipeline = dpipe.Run
+// runPipeline runs a parsed command line (runChain) and returns nil or the exit status as a
+// cmdutil.ExitError; tests replace it.
+var runPipeline = runChain
 
 func newApp() *cli.App {
 	app := cmdutil.NewApp("dpipe", "bi-directional pipe between commands")
@@ -36,8 +37,5 @@ func run(c *cli.Context) error {
 		fmt.Fprint(c.App.ErrWriter, dpipe.Usage)
 		return nil
 	}
-	if code := runPipeline(p); code != 0 {
-		return cmdutil.Exit(code)
-	}
-	return nil
+	return runPipeline(c.Context, p)
 }

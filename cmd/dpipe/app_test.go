@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +22,13 @@ func runApp(t *testing.T, status int, args ...string) (int, string, *dpipe.Pipel
 	t.Helper()
 	var got *dpipe.Pipeline
 	saved := runPipeline
-	runPipeline = func(p dpipe.Pipeline) int { got = &p; return status }
+	runPipeline = func(_ context.Context, p dpipe.Pipeline) error {
+		got = &p
+		if status != 0 {
+			return cmdutil.Exit(status)
+		}
+		return nil
+	}
 	defer func() { runPipeline = saved }()
 	app := newApp()
 	var out bytes.Buffer

@@ -410,6 +410,28 @@ func TestDaemon(t *testing.T) {
 	}
 }
 
+// TestPidFileExists: dpipe refuses an existing -p or -P file (internal/daemon.CreatePidfile), leaves it
+// alone and starts no command.
+func TestPidFileExists(t *testing.T) {
+	bin := testutil.Bin(t, "dpipe")
+	for _, opt := range []string{"-p", "-P"} {
+		dir := t.TempDir()
+		f, mark := filepath.Join(dir, "pid"), filepath.Join(dir, "ran")
+		os.WriteFile(f, []byte("1\n"), 0o644)
+		p := testutil.Start(t, nil, bin, opt, f, "touch", mark, "=", "cat")
+		p.Wait(5 * time.Second)
+		if got := status(p.Cmd.ProcessState); got != 1 || !strings.Contains(p.Stderr.String(), "file exists") {
+			t.Errorf("dpipe %s EXISTING: status %d, stderr %q; want 1 and \"file exists\"", opt, got, p.Stderr.String())
+		}
+		if b, _ := os.ReadFile(f); string(b) != "1\n" {
+			t.Errorf("dpipe %s: existing file now holds %q, want it kept", opt, b)
+		}
+		if _, err := os.Stat(mark); err == nil {
+			t.Errorf("dpipe %s EXISTING started the commands", opt)
+		}
+	}
+}
+
 // TestOwnProcessGroup checks that dpipe started in its caller's group moves to a group of its own,
 // and that a session leader (under setsid, where the reference fails) works as well.
 func TestOwnProcessGroup(t *testing.T) {

@@ -5,8 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/syslog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -118,25 +116,19 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ready := daemon.Detach() // the link to the waiting parent when we are the -d child
-	if cfg.daemon && ready == nil {
-		return daemon.Start(daemonTimeout) // the parent returns once the child is set up (or failed)
-	}
-	return serve(c.Context, cfg, ready)
+	opts := daemon.Options{Name: "plug2tap", Background: cfg.daemon, Pidfile: cfg.pidfile, Timeout: daemonTimeout}
+	return daemon.Run(c.Context, opts, func(ctx context.Context, d *daemon.Process) error {
+		return serve(ctx, cfg, d)
+	})
 }
 
 // daemonTimeout bounds how long -d waits for the daemon to connect.
 const daemonTimeout = 30 * time.Second
 
 // serve connects the switch (or the stream) and the TAP, writes the pidfile and copies frames until
-// one side goes away or ctx ends.
-func serve(ctx context.Context, cfg config, ready *daemon.Child) (err error) {
-	defer func() {
-		if ready != nil && err != nil {
-			ready.Fail(1, cmdutil.Message(err))
-			err = cmdutil.Exit(1) // the parent prints it
-		}
-	}()
+// one side goes away or ctx ends. Errors before d.Ready are startup errors (daemon.Run hands them to
+// the waiting -d parent); the daemon logs "plug2tap started" to syslog.
+func serve(ctx context.Context, cfg config, d *daemon.Process) (err error) {
 	var sw frame.Endpoint
 	if cfg.sock == "-" {
 		var restore func()
@@ -158,45 +150,13 @@ func serve(ctx context.Context, cfg config, ready *daemon.Child) (err error) {
 		sw.Close()
 		return err
 	}
-	if cfg.pidfile != "" {
-		if err := writePidfile(cfg.pidfile); err != nil {
-			sw.Close()
-			dev.Close()
-			return err
-		}
-		defer os.Remove(cfg.pidfile)
+	if err := d.Ready(); err != nil { // writes the pidfile; the daemon then changes to /
+		sw.Close()
+		dev.Close()
+		return err
 	}
-	var logw io.Writer
-	if ready != nil {
-		if l, err := syslog.New(syslog.LOG_USER|syslog.LOG_INFO, "plug2tap"); err == nil {
-			l.Info("plug2tap started")
-			defer l.Close()
-			logw = l
-		}
-		ready.Ready()
-		ready = nil
-		os.Chdir("/") // like daemon(3); the pidfile path was made absolute by configFrom
+	if d.Background() {
+		d.Logf("plug2tap started")
 	}
-	jerr := tap.Join(ctx, dev, sw, nil)
-	if jerr != nil && logw != nil {
-		fmt.Fprintf(logw, "plug2tap %s: %v", cfg.tap, jerr)
-	}
-	return jerr
-}
-
-// writePidfile creates path exclusively (as vde_switch does) and writes our pid to it.
-func writePidfile(path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("pidfile: %w", err)
-	}
-	_, err = fmt.Fprintf(f, "%d\n", os.Getpid())
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return fmt.Errorf("pidfile: %w", err)
-	}
-	return nil
+	return tap.Join(ctx, dev, sw, nil) // the daemon logs an error here (daemon.Run)
 }

@@ -4,10 +4,8 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -118,23 +116,5 @@ func TestHelpMatchesMan(t *testing.T) {
 		if !bytes.Contains(man, []byte(`\-\-`+opt)) {
 			t.Errorf("man/plug2tap.1 does not document --%s", opt)
 		}
-	}
-}
-
-func TestPidfile(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "p.pid")
-	if err := writePidfile(p); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(p)
-	if want := []byte(strconv.Itoa(os.Getpid()) + "\n"); !bytes.Equal(b, want) {
-		t.Errorf("pidfile = %q, want %q", b, want)
-	}
-	err := writePidfile(p)
-	if !errors.Is(err, os.ErrExist) || !strings.Contains(err.Error(), p) {
-		t.Errorf("second writePidfile = %v, want an error naming %s and wrapping ErrExist", err, p)
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Errorf("a failed writePidfile removed the existing file: %v", err)
 	}
 }

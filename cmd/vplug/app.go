@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -43,7 +44,7 @@ func newApp() *cli.App {
 	return app
 }
 
-func run(c *cli.Context) (err error) {
+func run(c *cli.Context) error {
 	cfg, err := configFrom(c.Args().Slice())
 	if err != nil {
 		return err
@@ -52,30 +53,24 @@ func run(c *cli.Context) (err error) {
 		fmt.Fprint(c.App.Writer, usage(c.App.Name))
 		return nil
 	}
-	ready := daemon.Detach() // the link to the waiting parent when we are the -d child
-	if cfg.daemon && ready == nil {
-		return daemon.Start(daemonTimeout) // returns once the child is connected, or with its error
-	}
-	defer func() { // a daemon child's startup error goes to the parent, whose stderr is still open
-		if err != nil {
-			code := 1
-			var ec cli.ExitCoder
-			if errors.As(err, &ec) {
-				code = ec.ExitCode()
-			}
-			ready.Fail(code, cmdutil.Message(err))
-		}
-	}()
+	opts := daemon.Options{Name: c.App.Name, Background: cfg.daemon, Pidfile: cfg.pidfile, Timeout: daemonTimeout,
+		Chdir: daemon.KeepDir} // relative URLs and paths keep their meaning (man/vplug.1)
+	return daemon.Run(c.Context, opts, func(ctx context.Context, d *daemon.Process) error {
+		return plugIn(ctx, c, cfg, d)
+	})
+}
+
+// plugIn opens the plugs and joins them. Errors before d.Ready are startup errors, which daemon.Run
+// hands to the waiting -d parent.
+func plugIn(ctx context.Context, c *cli.Context, cfg *config, d *daemon.Process) error {
 	// A closed stdout must give EPIPE (and an orderly exit with clean-up), not kill us.
 	signal.Ignore(syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	if cfg.pidfile != "" {
-		if err := os.WriteFile(cfg.pidfile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o644); err != nil {
-			return cmdutil.Exitf(1, "pidfile: %v", err)
-		}
-		defer os.Remove(cfg.pidfile)
+	// Created with O_EXCL: an existing pidfile is an error (vde_plug overwrites it; see man/vplug.1).
+	if err := d.WritePidfile(); err != nil {
+		return cmdutil.Exitf(1, "%v", err)
 	}
 	var lg *logger
 	if cfg.log {
@@ -119,7 +114,11 @@ func run(c *cli.Context) (err error) {
 	if cfg.iplog {
 		b = &watched{Endpoint: b, check: lg.checkIP}
 	}
-	ready.Ready()
+	if err := d.Ready(); err != nil {
+		a.Close()
+		b.Close()
+		return err
+	}
 	if err := plug.Join(ctx, a, b); err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}

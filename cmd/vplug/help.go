@@ -19,7 +19,8 @@ Option parsing stops at the first '='.
 
 Options:
   -d, --daemon          run in the background, detached (stdio on /dev/null)
-  -p, --pidfile FILE    write the process id to FILE; remove it at exit
+  -p, --pidfile FILE    write the process id to FILE, which must not exist;
+                        remove it at exit
   -l, --log             log START/STOP on syslog
   -L, --iplog           like -l, and log the IP source addresses seen
   -g, --group GROUP     group of the sockets made for the first URL

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -309,6 +310,20 @@ func TestPidfileSIGTERM(t *testing.T) {
 	waitExit(t, p, 5*time.Second, 0)
 	if _, err := os.Stat(pidfile); !os.IsNotExist(err) {
 		t.Errorf("pidfile still there after SIGTERM: %v", err)
+	}
+}
+
+// TestPidfileExists: -p refuses an existing file (vde_plug would overwrite it) and leaves it alone.
+func TestPidfileExists(t *testing.T) {
+	pidfile := filepath.Join(t.TempDir(), "vplug.pid")
+	os.WriteFile(pidfile, []byte("1\n"), 0o644)
+	out, err := exec.Command(testutil.Bin(t, "vplug"), "-p", pidfile, "null://").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "file exists") {
+		t.Errorf("vplug -p EXISTING: %v, output %q; want status 1 and \"file exists\"", err, out)
+	}
+	if b, _ := os.ReadFile(pidfile); string(b) != "1\n" {
+		t.Errorf("existing pid file now holds %q, want it kept", b)
 	}
 }
 

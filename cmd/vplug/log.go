@@ -4,20 +4,20 @@ package main
 
 import (
 	"fmt"
-	"log/syslog"
 	"net/netip"
 	"os"
 	"os/user"
 	"strconv"
 	"strings"
 
+	"github.com/govde/govde/internal/daemon"
 	"github.com/govde/govde/pkg/frame"
 )
 
 // A logger writes vde_plug's -l/-L syslog lines (facility LOG_USER, ident = program name).
 // Without a syslog daemon the lines are silently lost, as with syslog(3).
 type logger struct {
-	w    *syslog.Writer // nil when syslog is unavailable
+	w    *daemon.Logger // discards when syslog is unavailable
 	user string
 	ip   string
 	seen map[netip.Addr]bool
@@ -26,12 +26,8 @@ type logger struct {
 
 func newLogger(ident string) *logger {
 	l := &logger{user: userName(), ip: sshClientIP(), seen: map[netip.Addr]bool{}}
-	l.w, _ = syslog.New(syslog.LOG_USER|syslog.LOG_INFO, ident)
-	l.out = func(s string) {
-		if l.w != nil {
-			l.w.Info(s)
-		}
-	}
+	l.w = daemon.Syslog(ident, nil)
+	l.out = func(s string) { l.w.Printf("%s", s) }
 	return l
 }
 
@@ -39,9 +35,7 @@ func (l *logger) start() { l.out(fmt.Sprintf("START: user %s IP %s", l.user, l.i
 
 func (l *logger) stop() {
 	l.out(fmt.Sprintf("STOP: user %s IP %s", l.user, l.ip))
-	if l.w != nil {
-		l.w.Close()
-	}
+	l.w.Close()
 }
 
 // checkIP logs, once per address, the IPv4 or IPv6 source address of a frame (-L).

@@ -3,10 +3,10 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/syslog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -25,22 +25,6 @@ import (
 // readyTimeout bounds how long -d waits for the child to report its sockets ready.
 const readyTimeout = 60 * time.Second
 
-// logger prints "name: msg" on stderr, or to syslog when daemonized.
-type logger func(format string, args ...any)
-
-func newLogger(name string, daemon bool, stderr io.Writer) logger {
-	if daemon {
-		w, err := syslog.New(syslog.LOG_INFO|syslog.LOG_USER, name)
-		if err != nil {
-			return func(string, ...any) {}
-		}
-		return func(format string, args ...any) { w.Info(fmt.Sprintf(format, args...)) }
-	}
-	return func(format string, args ...any) {
-		fmt.Fprintf(stderr, "%s: %s\n", name, fmt.Sprintf(format, args...))
-	}
-}
-
 // absPaths makes the paths of cfg absolute against the current (original) directory: the daemon
 // changes to "/".
 func absPaths(cfg *config) error {
@@ -58,30 +42,30 @@ func absPaths(cfg *config) error {
 }
 
 // serve runs the switch until a signal, shutdown or the end of the stdin console, then removes every
-// file it created.
+// file it created. With -d it runs as a daemon (internal/daemon) that reports when its sockets accept
+// connections.
 func serve(c *cli.Context, cfg config) error {
-	name := c.App.Name
 	if err := absPaths(&cfg); err != nil {
 		return err
 	}
-	ready := daemon.Detach() // the link to the waiting parent when we are the -d child
-	if cfg.daemon && ready == nil {
-		return daemon.Start(readyTimeout) // returns once the child's sockets accept connections
-	}
-	logf := newLogger(name, cfg.daemon, c.App.ErrWriter)
-	// fail reports a startup error: through the pipe to the waiting parent when daemonized.
+	opts := daemon.Options{Name: c.App.Name, Background: cfg.daemon, Pidfile: cfg.pidfile,
+		Timeout: readyTimeout, Stderr: c.App.ErrWriter}
+	return daemon.Run(c.Context, opts, func(_ context.Context, d *daemon.Process) error {
+		return runSwitch(cfg, d)
+	})
+}
+
+// runSwitch is the switch's life once daemonized (or not): startup errors are returned before
+// d.Ready, and Run hands them to the waiting -d parent.
+func runSwitch(cfg config, d *daemon.Process) error {
+	logf := d.Logf
 	fail := func(code int, format string, args ...any) error {
-		msg := fmt.Sprintf(format, args...)
-		if ready != nil {
-			ready.Fail(code, msg)
-			return cmdutil.Exit(code)
+		if msg := fmt.Sprintf(format, args...); msg != "" {
+			return cmdutil.Exitf(code, "%s", msg)
 		}
-		if msg == "" {
-			return cmdutil.Exit(code)
-		}
-		return cmdutil.Exitf(code, "%s", msg)
+		return cmdutil.Exit(code)
 	}
-	if cfg.daemon {
+	if d.Background() {
 		logf("vswitch started")
 	}
 	for _, w := range cfg.warnings {
@@ -107,7 +91,7 @@ func serve(c *cli.Context, cfg config) error {
 	ln, err := vde.Listen(cfg.dir, lopt)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
-			if ready == nil {
+			if !d.Background() {
 				logf("Could not bind to socket '%s': %s", filepath.Join(cfg.dir, "ctl"), mgmt.Strerror(syscall.EADDRINUSE))
 				logf("Cleanup not removing files")
 				return cmdutil.Exit(255)
@@ -123,21 +107,12 @@ func serve(c *cli.Context, cfg config) error {
 		ln.Close()
 		ln.RemoveDir()
 	}()
-	if cfg.pidfile != "" {
-		f, err := os.OpenFile(cfg.pidfile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err != nil {
-			var errno syscall.Errno
-			if errors.As(err, &errno) {
-				return fail(1, "Error in pidfile creation: %s", mgmt.Strerror(errno))
-			}
-			return fail(1, "Error in pidfile creation: %v", err)
+	if err := d.WritePidfile(); err != nil { // removed by daemon.Run at exit, if still ours
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			return fail(1, "Error in pidfile creation: %s", mgmt.Strerror(errno))
 		}
-		_, werr := fmt.Fprintf(f, "%d\n", os.Getpid())
-		cerr := f.Close()
-		defer os.Remove(cfg.pidfile) // ours: created with O_EXCL
-		if werr != nil || cerr != nil {
-			return fail(1, "Error in writing pidfile")
-		}
+		return fail(1, "Error in pidfile creation: %v", err)
 	}
 	cons := console.New(console.Config{Switch: sw, CtlDir: ln.Dir(), CtlMode: ln.Mode(),
 		MgmtPath: cfg.mgmt, MgmtMode: cfg.mgmtMode, Logf: logf})
@@ -165,10 +140,10 @@ func serve(c *cli.Context, cfg config) error {
 		cons.RunScript(rc)
 	}
 	consoleDone := make(chan error, 1)
-	if ready != nil {
-		ready.Ready()
-		os.Chdir("/")
-	} else {
+	if err := d.Ready(); err != nil { // the -d parent returns; the daemon changes to /
+		return fail(1, "%v", err)
+	}
+	if !d.Background() {
 		go func() { consoleDone <- cons.ServeConsole(os.Stdin, os.Stdout, os.Stdin) }()
 	}
 	select {

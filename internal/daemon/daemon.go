@@ -5,6 +5,23 @@
 // the same arguments in a new session, stdio on /dev/null, and the parent returns only once the child
 // reports that it is ready or why it could not start. Scripts can therefore use a daemon's sockets as
 // soon as the command returns, and a daemon that fails to start makes the command fail.
+//
+// Run is what a tool calls: it does -d (Start in the parent, Detach in the child), reports readiness
+// or the startup error, changes to "/", creates and removes the -p pid file (CreatePidfile: O_EXCL,
+// O_NOFOLLOW, mode 0644, removed only while it is still ours) and logs to syslog in the daemon
+// (Syslog) or to stderr in the foreground:
+//
+//	return daemon.Run(c.Context, daemon.Options{Name: "wirefilter", Background: d, Pidfile: pidfile,
+//		Stderr: c.App.ErrWriter}, func(ctx context.Context, p *daemon.Process) error {
+//		ln, err := listen() // a startup error: the -d parent prints it and exits with its code
+//		if err != nil {
+//			return err
+//		}
+//		if err := p.Ready(); err != nil { // writes the pid file; the -d parent returns 0
+//			return err
+//		}
+//		return serve(ctx, ln, p.Logf)
+//	})
 package daemon
 
 import (

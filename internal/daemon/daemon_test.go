@@ -21,6 +21,9 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv("DAEMON_TEST_MODE"); mode != "" {
 		os.Exit(fakeDaemon(mode))
 	}
+	if mode := os.Getenv("DAEMON_TEST_RUN"); mode != "" {
+		os.Exit(fakeRun(mode))
+	}
 	os.Exit(m.Run())
 }
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
 // Package dpipe implements the bi-directional pipe of vdeplug4's dpipe(1): the command-line syntax
-// (Parse, a pure function), the plumbing that connects a chain of commands with pipes (StartChain), and
-// the process-level behaviour of the dpipe program (Run: process group, pid files, daemon, signals,
-// exec of the last command).
+// (Parse, a pure function) and the plumbing that connects a chain of commands with pipes (StartChain).
+// The process-level behaviour of the dpipe program (process group, pid files, daemon, signals, exec of
+// the last command, exit status) is the command's, in cmd/dpipe.
 //
 // In "a = b" the standard output of a feeds the standard input of b and vice versa. In "a = b = c" the
 // middle command b talks to a on its standard input and output and to c on the alternate descriptors

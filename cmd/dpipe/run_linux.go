@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-package dpipe
+package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,7 +14,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/govde/govde/internal/cmdutil"
 	"github.com/govde/govde/internal/daemon"
+	"github.com/govde/govde/pkg/dpipe"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,45 +35,35 @@ var termSignals = []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM}
 var ignoredSignals = []os.Signal{syscall.SIGPIPE, syscall.SIGALRM, syscall.SIGUSR1, syscall.SIGUSR2,
 	syscall.SIGVTALRM, syscall.SIGIO, syscall.SIGPWR, syscall.SIGSTKFLT}
 
-// Run runs the parsed command line p as the dpipe program does and returns the exit status: that of
-// the last command (128+N if signal N killed it, 127 if it could not be started), 0 after SIGTERM,
-// 1 when dpipe itself fails. Errors are reported on stderr.
+// runChain runs the parsed command line p as the dpipe program does. It returns nil or a
+// cmdutil.ExitError with the exit status: that of the last command (128+N if signal N killed it, 127 if
+// it could not be started), 0 after SIGTERM, 1 (with the message) when dpipe itself fails.
 //
-// Run changes the state of the whole process, so only the dpipe command calls it: unless -d it makes
-// the process the leader of a new process group (so that "kill -- -PGID" with the -P file reaches every
-// command); with -d it re-executes the program (os.Args) in a new session with /dev/null as stdio and
-// / as working directory, and returns 0 in the parent; with -n it execs the last command and does not
-// return unless that fails; with -n and -p/-P it first starts a copy of the program that removes the
-// pid files when the last command exits. Pid file names are made absolute first.
-func Run(p Pipeline) int {
+// It changes the state of the whole process: unless -d it makes the process the leader of a new process
+// group (so that "kill -- -PGID" with the -P file reaches every command); with -d, daemon.Run
+// re-executes the program in a new session with /dev/null as stdio and / as working directory (set
+// before the commands start, as daemon(3) does) and the parent returns 0 once the commands are
+// started; with -n it execs the last command and does not return unless that fails; with -n and
+// -p/-P it first starts a copy of the program that removes the pid files when the last command exits.
+// Pid file names are made absolute first.
+func runChain(ctx context.Context, p dpipe.Pipeline) error {
 	if err := absFiles(&p.Options); err != nil {
-		fmt.Fprintf(os.Stderr, "dpipe: %v\n", err)
-		return 1
+		return err
 	}
 	if v, ok := os.LookupEnv(watchEnv); ok {
 		return watch(v, p.Options)
 	}
-	ready := daemon.Detach() // the link to the waiting parent when we are the -d child
-	if p.Daemon {
-		if ready == nil {
-			// Returns once the child has started the commands, or with its error.
-			if err := daemon.Start(daemonTimeout); err != nil {
-				code := 1
-				if ec, ok := err.(interface{ ExitCode() int }); ok {
-					code = ec.ExitCode()
-				}
-				fmt.Fprintf(os.Stderr, "dpipe: %v\n", err) // the child only fails with a message
-				return code
-			}
-			return 0
+	opts := daemon.Options{Name: "dpipe", Background: p.Daemon, Timeout: daemonTimeout, Chdir: daemon.ChdirAtStart}
+	return daemon.Run(ctx, opts, func(_ context.Context, d *daemon.Process) error { return serve(p, d) })
+}
+
+// serve starts the chain and waits for it, or becomes its last command (-n). Errors before d.Ready
+// are startup errors, which the -d parent prints.
+func serve(p dpipe.Pipeline, d *daemon.Process) error {
+	if !d.Background() {
+		if err := newProcessGroup(); err != nil {
+			return fmt.Errorf("cannot create process group: %w", err)
 		}
-		if err := os.Chdir("/"); err != nil {
-			ready.Fail(1, fmt.Sprintf("daemonize: %v", err))
-			return 1
-		}
-	} else if err := newProcessGroup(); err != nil {
-		fmt.Fprintf(os.Stderr, "dpipe: cannot create process group: %v\n", err)
-		return 1
 	}
 
 	sigc := make(chan os.Signal, 1)
@@ -81,25 +74,25 @@ func Run(p Pipeline) int {
 	clean := func() {
 		if !p.NoClean {
 			for _, f := range written {
-				os.Remove(f)
+				f.Remove()
 			}
 		}
 	}
 	if err != nil {
 		clean()
-		fmt.Fprintf(os.Stderr, "dpipe: %v\n", err)
-		ready.Fail(1, err.Error())
-		return 1
+		return err
 	}
 
-	chain, err := StartChain(p.Stages, Config{ExecLast: p.NoWrap})
+	chain, err := dpipe.StartChain(p.Stages, dpipe.Config{ExecLast: p.NoWrap})
 	if err != nil {
 		clean()
-		fmt.Fprintf(os.Stderr, "dpipe: %v\n", err)
-		ready.Fail(1, err.Error())
-		return 1
+		return err
 	}
-	ready.Ready()
+	if err := d.Ready(); err != nil { // the -d parent returns 0
+		clean()
+		chain.SignalLast(syscall.SIGTERM)
+		return err
+	}
 	if p.NoWrap {
 		if len(written) > 0 && !p.NoClean {
 			if err := startWatcher(); err != nil {
@@ -108,9 +101,8 @@ func Run(p Pipeline) int {
 		}
 		last := p.Stages[len(p.Stages)-1].Args
 		err := execLast(chain, last)
-		fmt.Fprintf(os.Stderr, "dpipe: %v\n", err)
 		clean()
-		return ExecFailed
+		return cmdutil.Exitf(dpipe.ExecFailed, "%v", err)
 	}
 
 	// Like the reference, dpipe no longer holds its own stdin and stdout, so that readers of its
@@ -131,14 +123,14 @@ func Run(p Pipeline) int {
 		case sig = <-sigc:
 		default:
 			clean()
-			return chain.Wait()
+			return exitStatus(chain.Wait())
 		}
 	case sig = <-sigc:
 	}
 	clean()
 	chain.SignalLast(syscall.SIGTERM)
 	if sig == syscall.SIGTERM {
-		return 0
+		return nil
 	}
 	s := sig.(syscall.Signal)
 	signal.Reset(sig)
@@ -155,11 +147,19 @@ func Run(p Pipeline) int {
 		syscall.Kill(os.Getpid(), s)
 	}
 	time.Sleep(time.Second) // the signal's default action ends the process meanwhile
-	return 128 + int(s)
+	return exitStatus(128 + int(s))
+}
+
+// exitStatus turns an exit status into what the action returns.
+func exitStatus(code int) error {
+	if code == 0 {
+		return nil
+	}
+	return cmdutil.Exit(code)
 }
 
 // absFiles makes the pid file names absolute, so that -d (working directory /) keeps their meaning.
-func absFiles(o *Options) error {
+func absFiles(o *dpipe.Options) error {
 	for _, f := range []*string{&o.PidFile, &o.PgrpFile} {
 		if *f != "" {
 			a, err := filepath.Abs(*f)
@@ -182,20 +182,23 @@ func newProcessGroup() error {
 	return err
 }
 
-// writePidFiles writes the -p and -P files and returns the names of those written.
-func writePidFiles(o Options) ([]string, error) {
-	var written []string
+// writePidFiles creates the -p and -P files (daemon.CreatePidfile: they must not exist) and
+// returns those written.
+func writePidFiles(o dpipe.Options) ([]*daemon.Pidfile, error) {
+	var written []*daemon.Pidfile
 	if o.PidFile != "" {
-		if err := os.WriteFile(o.PidFile, fmt.Appendf(nil, "%d\n", os.Getpid()), 0o666); err != nil {
+		f, err := daemon.CreatePidfile(o.PidFile, os.Getpid())
+		if err != nil {
 			return written, fmt.Errorf("pid file: %w", err)
 		}
-		written = append(written, o.PidFile)
+		written = append(written, f)
 	}
 	if o.PgrpFile != "" {
-		if err := os.WriteFile(o.PgrpFile, fmt.Appendf(nil, "-%d\n", syscall.Getpgrp()), 0o666); err != nil {
+		f, err := daemon.CreatePidfile(o.PgrpFile, -syscall.Getpgrp())
+		if err != nil {
 			return written, fmt.Errorf("process group file: %w", err)
 		}
-		written = append(written, o.PgrpFile)
+		written = append(written, f)
 	}
 	return written, nil
 }
@@ -233,12 +236,19 @@ func startWatcher() error {
 }
 
 // watch is the watcher: it waits for process pid to exit, or for a terminating signal, then removes
-// the pid files.
-func watch(pidStr string, o Options) int {
+// the pid files if they still hold what dpipe wrote (pid, and the negated group id it shares with us).
+func watch(pidStr string, o dpipe.Options) error {
 	pid, err := strconv.Atoi(pidStr)
 	if err != nil || pid <= 0 {
-		fmt.Fprintf(os.Stderr, "dpipe: %s=%q: not a process id\n", watchEnv, pidStr)
-		return 1
+		return fmt.Errorf("%s=%q: not a process id", watchEnv, pidStr)
+	}
+	var files []*daemon.Pidfile
+	for f, id := range map[string]int{o.PidFile: pid, o.PgrpFile: -syscall.Getpgrp()} {
+		if f != "" {
+			if pf, err := daemon.AdoptPidfile(f, id); err == nil {
+				files = append(files, pf)
+			}
+		}
 	}
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, termSignals...)
@@ -251,12 +261,10 @@ func watch(pidStr string, o Options) int {
 	case <-gone:
 	case <-sigc:
 	}
-	for _, f := range []string{o.PidFile, o.PgrpFile} {
-		if f != "" {
-			os.Remove(f)
-		}
+	for _, f := range files {
+		f.Remove()
 	}
-	return 0
+	return nil
 }
 
 // waitGone returns when process pid no longer exists: at once through a pidfd, or by polling.
@@ -282,10 +290,10 @@ func waitGone(pid int) {
 
 // execLast replaces the process with the last command, its stdin and stdout being the chain's ends.
 // It returns only on failure.
-func execLast(c *Chain, args []string) error {
+func execLast(c *dpipe.Chain, args []string) error {
 	path, err := exec.LookPath(args[0])
 	if err != nil {
-		return errors.New(startError(args[0], err))
+		return fmt.Errorf("exec %s: %w", args[0], errors.Unwrap(err)) // an *exec.Error
 	}
 	// Move both ends above 2 first, in case one of them is descriptor 0 or 1 already.
 	in, err := unix.FcntlInt(c.LastStdin.Fd(), unix.F_DUPFD_CLOEXEC, 3)
@@ -303,6 +311,6 @@ func execLast(c *Chain, args []string) error {
 		return fmt.Errorf("dup: %w", err)
 	}
 	signal.Reset()
-	err = syscall.Exec(path, args, Env(os.Environ()))
+	err = syscall.Exec(path, args, dpipe.Env(os.Environ()))
 	return fmt.Errorf("exec %s: %w", args[0], err)
 }
