@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -117,20 +118,21 @@ func runSwitch(cfg config, d *daemon.Process) error {
 	cons := console.New(console.Config{Switch: sw, CtlDir: ln.Dir(), CtlMode: ln.Mode(),
 		MgmtPath: cfg.mgmt, MgmtMode: cfg.mgmtMode, Logf: logf})
 	defer cons.Close()
+	var mln *net.UnixListener
 	if cfg.mgmt != "" {
-		mln, err := mgmt.Listen(cfg.mgmt, os.FileMode(cfg.mgmtMode), cfg.mgmtGroup)
+		var err error
+		mln, err = mgmt.Listen(cfg.mgmt, os.FileMode(cfg.mgmtMode), cfg.mgmtGroup)
 		switch {
 		case errors.Is(err, mgmt.ErrInUse):
 			// vde_switch silently runs without management here; we say so.
 			logf("management socket %s is in use by another program: running without it", cfg.mgmt)
 		case err != nil:
 			logf("mgmt bind %v", err)
-		default:
-			go cons.Serve(mln)
 		}
 	}
-	served := make(chan error, 1)
-	go func() { served <- sw.Serve(ln) }()
+	// As in vde_switch, the -t ports and the rc file come before the first client and console
+	// session is served: whoever connects as soon as the sockets exist sees them in place (clients
+	// that connect earlier wait in the listen backlog).
 	for _, t := range cfg.taps {
 		if _, err := sw.AddTap(t); err != nil {
 			logf("ERROR OPENING tap interface: %v", err)
@@ -138,6 +140,11 @@ func runSwitch(cfg config, d *daemon.Process) error {
 	}
 	if rc := rcFile(cfg.rcfile); rc != "" {
 		cons.RunScript(rc)
+	}
+	served := make(chan error, 1)
+	go func() { served <- sw.Serve(ln) }()
+	if mln != nil {
+		go cons.Serve(mln)
 	}
 	consoleDone := make(chan error, 1)
 	if err := d.Ready(); err != nil { // the -d parent returns; the daemon changes to /
