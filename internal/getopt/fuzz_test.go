@@ -17,7 +17,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(uint8(2), "-d\ncat\n-p\nf")
 	f.Add(uint8(3), "-bttap0\n--help")
 	parsers := []*Parser{
-		{Options: plugTable, Stop: "="},
+		{Options: plugTable, Stop: "=", SingleDashExact: true},
 		{Options: switchTable, LongOnly: true},
 		{Options: oracleTables[1].Options, POSIX: true},
 		oracleTables[3],

@@ -47,6 +47,10 @@ type Parser struct {
 	// a prefix), else a cluster of short options. A one-letter word "-x" is the short option x
 	// when there is one.
 	LongOnly bool
+	// SingleDashExact, without LongOnly, makes a single-dash word that is exactly a long name
+	// ("-pidfile", "-pidfile=F") that long option; any other single-dash word is a short cluster
+	// ("-pid" is -p id). vplug uses it to accept the "-group" that vde_plug's usage advertises.
+	SingleDashExact bool
 	// POSIX stops option parsing at the first operand, as a leading '+' in the optstring does.
 	// Otherwise the operands are permuted to the end (GNU).
 	POSIX bool
@@ -164,7 +168,8 @@ func (s *Scanner) Next() (Opt, bool) {
 			continue
 		}
 		// Without long options (getopt(3)), "--x" is the cluster "-x" of the short option '-'.
-		if s.p.hasLong() && (w[1] == '-' || (s.p.LongOnly && (len(w) > 2 || s.p.short(w[1]) == nil))) {
+		if s.p.hasLong() && (w[1] == '-' || (s.p.LongOnly && (len(w) > 2 || s.p.short(w[1]) == nil)) ||
+			(s.p.SingleDashExact && len(w) > 2 && s.p.exact(w[1:]))) {
 			o, handled := s.long(w)
 			if handled {
 				return o, s.err == nil
@@ -205,6 +210,17 @@ func (p *Parser) short(c byte) *Option {
 func (p *Parser) hasLong() bool {
 	for _, o := range p.Options {
 		if o.Long != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// exact reports whether word, up to any '=', is exactly a long name.
+func (p *Parser) exact(word string) bool {
+	name, _, _ := strings.Cut(word, "=")
+	for _, o := range p.Options {
+		if o.Long != "" && o.Long == name {
 			return true
 		}
 	}

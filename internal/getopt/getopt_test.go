@@ -49,7 +49,7 @@ func render(got []Opt, ops []string, byLong bool) string {
 }
 
 func TestParse(t *testing.T) {
-	plug := &Parser{Options: plugTable, Stop: "="}
+	plug := &Parser{Options: plugTable, Stop: "=", SingleDashExact: true}
 	sw := &Parser{Options: switchTable, LongOnly: true}
 	dpipe := &Parser{Options: []Option{{'d', "daemon", NoArg}, {'p', "pidfile", RequiredArg}, {'P', "pgrpfile", RequiredArg}}, POSIX: true}
 	tunctl := &Parser{Options: []Option{{'b', "", NoArg}, {'d', "", RequiredArg}, {'t', "", RequiredArg}}}
@@ -69,7 +69,10 @@ func TestParse(t *testing.T) {
 		{plug, []string{"--mo=1"}, "option '--mo=1' is ambiguous; possibilities: '--mod' '--mod2'"},
 		{plug, []string{"--daemon=1"}, "option '--daemon' doesn't allow an argument"},
 		{plug, []string{"--foo=1"}, "unrecognized option '--foo=1'"},
-		{plug, []string{"-daemon"}, "invalid option -- 'a'"},
+		{plug, []string{"-daemon", "-pidfile=f", "-group2", "g"}, " -d -p 'f' -G 'g' --"},
+		{plug, []string{"-pid"}, " -p 'id' --"},
+		{plug, []string{"-dae"}, "invalid option -- 'a'"},
+		{&Parser{Options: plugTable}, []string{"-daemon"}, "invalid option -- 'a'"},
 		{plug, []string{"-x"}, "invalid option -- 'x'"},
 		{plug, []string{"-"}, " -- '-'"},
 		{sw, []string{"-hub", "-sock", "d", "-numports=6"}, " -x -s 'd' -n '6' --"},
