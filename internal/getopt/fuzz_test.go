@@ -34,7 +34,8 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		for _, o := range opts {
-			if o.Index < 0 || o.Index >= len(args) || !slices.Contains(p.Options, o.Option) {
+			if o.Index < 0 || o.ArgIndex < o.Index || o.ArgIndex >= len(args) || !slices.Contains(p.Options, o.Option) ||
+				(o.ArgGiven && !strings.Contains(args[o.ArgIndex], o.Arg)) {
 				t.Fatalf("Parse(%q): bad option %+v", args, o)
 			}
 		}

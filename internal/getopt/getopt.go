@@ -67,6 +67,7 @@ type Opt struct {
 	ArgGiven bool   // an argument was given
 	ByLong   bool   // it was given by its long name
 	Index    int    // index in args of the word that held the option
+	ArgIndex int    // index in args of the word that held the argument (Index when attached or none)
 }
 
 // Kind classifies an Error.
@@ -283,7 +284,7 @@ func (s *Scanner) long(w string) (o Opt, handled bool) {
 		return Opt{}, false
 	}
 	s.i++
-	o = Opt{Option: *found, Index: idx, ByLong: true}
+	o = Opt{Option: *found, Index: idx, ArgIndex: idx, ByLong: true}
 	switch {
 	case hasVal && found.HasArg == NoArg:
 		o, _ := s.fail(ExtraArg, idx, prefix+found.Long, "option '%s%s' doesn't allow an argument", prefix, found.Long)
@@ -295,7 +296,7 @@ func (s *Scanner) long(w string) (o Opt, handled bool) {
 			o, _ := s.fail(MissingArg, idx, prefix+found.Long, "option '%s%s' requires an argument", prefix, found.Long)
 			return o, true
 		}
-		o.Arg, o.ArgGiven = s.args[s.i], true
+		o.Arg, o.ArgGiven, o.ArgIndex = s.args[s.i], true, s.i
 		s.i++
 	}
 	return o, true
@@ -310,7 +311,7 @@ func (s *Scanner) short() (Opt, bool) {
 		s.cluster = ""
 		return s.fail(Invalid, s.ci, string(c), "invalid option -- '%c'", c)
 	}
-	o := Opt{Option: *opt, Index: s.ci}
+	o := Opt{Option: *opt, Index: s.ci, ArgIndex: s.ci}
 	switch opt.HasArg {
 	case NoArg:
 		return o, true
@@ -326,7 +327,7 @@ func (s *Scanner) short() (Opt, bool) {
 			s.cluster = ""
 			return s.fail(MissingArg, s.ci, string(c), "option requires an argument -- '%c'", c)
 		default:
-			o.Arg, o.ArgGiven = s.args[s.i], true
+			o.Arg, o.ArgGiven, o.ArgIndex = s.args[s.i], true, s.i
 			s.i++
 		}
 	}
