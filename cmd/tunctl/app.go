@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/govde/govde/internal/cmdutil"
 	"github.com/govde/govde/internal/getopt"
+	"github.com/govde/govde/internal/ids"
 	"github.com/govde/govde/pkg/tap"
 	"github.com/urfave/cli/v2"
 )
@@ -123,25 +123,13 @@ func (c *config) set(o byte, v string) error {
 	case 'f':
 		c.cloneDev = v
 	case 'u':
-		id, ok := lookupID(v, func(s string) (string, error) {
-			u, err := user.Lookup(s)
-			if err != nil {
-				return "", err
-			}
-			return u.Uid, nil
-		})
+		id, ok := lookupID(v, ids.UserByName)
 		if !ok {
 			return &usageError{fmt.Sprintf("'%s' is neither a username nor a numeric uid.", v)}
 		}
 		c.owner = id
 	case 'g':
-		id, ok := lookupID(v, func(s string) (string, error) {
-			g, err := user.LookupGroup(s)
-			if err != nil {
-				return "", err
-			}
-			return g.Gid, nil
-		})
+		id, ok := lookupID(v, ids.GroupByName)
 		if !ok {
 			return &usageError{fmt.Sprintf("'%s' is neither a groupname nor a numeric gid.", v)}
 		}
@@ -152,18 +140,14 @@ func (c *config) set(o byte, v string) error {
 
 // lookupID parses v as a number in C notation (decimal, 0x hex, 0 octal; "" is 0, as strtol gives)
 // or else looks it up as a name.
-func lookupID(v string, byName func(string) (string, error)) (int, bool) {
+func lookupID(v string, byName func(string) (int, error)) (int, bool) {
 	if v == "" {
 		return 0, true
 	}
 	if n, err := parseCInt(v); err == nil {
 		return n, true
 	}
-	s, err := byName(v)
-	if err != nil {
-		return 0, false
-	}
-	n, err := strconv.Atoi(s)
+	n, err := byName(v)
 	return n, err == nil
 }
 

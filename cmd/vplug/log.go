@@ -7,10 +7,9 @@ import (
 	"log/syslog"
 	"net/netip"
 	"os"
-	"os/user"
-	"strconv"
 	"strings"
 
+	"github.com/govde/govde/internal/ids"
 	"github.com/govde/govde/pkg/frame"
 )
 
@@ -79,10 +78,7 @@ func (l *logger) checkIP(b []byte) {
 }
 
 func userName() string {
-	if u, err := user.LookupId(strconv.Itoa(os.Getuid())); err == nil {
-		return u.Username
-	}
-	return strconv.Itoa(os.Getuid())
+	return ids.UserName(os.Getuid())
 }
 
 // sshClientIP returns the first field of $SSH_CLIENT, or vde_plug's placeholder.
