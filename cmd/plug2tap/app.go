@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -37,19 +38,10 @@ const helpTemplate = `Usage: {{.Name}} [OPTION]... tap_name
   -h, --help                  This help
 `
 
-var (
-	portFlag    = &cli.StringFlag{Name: "port", Aliases: []string{"p"}, Usage: "port number in the VDE switch"}
-	groupFlag   = &cli.StringFlag{Name: "group", Aliases: []string{"g"}, Usage: "group for the socket"}
-	modeFlag    = &cli.StringFlag{Name: "mode", Aliases: []string{"m", "mod"}, Usage: "octal mode for the socket"}
-	sockFlag    = &cli.StringFlag{Name: "sock", Aliases: []string{"s"}, Usage: "VDE switch control socket or dir, a plug URL, or -"}
-	daemonFlag  = &cli.BoolFlag{Name: "daemon", Aliases: []string{"d"}, Usage: "launch in background"}
-	pidfileFlag = &cli.StringFlag{Name: "pidfile", Aliases: []string{"P"}, Usage: "create pidfile with our PID"}
-)
-
 func newApp() *cli.App {
 	app := cmdutil.NewApp("plug2tap", "connect a VDE switch to a Linux TAP interface")
 	app.ArgsUsage = "tapname"
-	app.Flags = []cli.Flag{portFlag, groupFlag, modeFlag, sockFlag, daemonFlag, pidfileFlag}
+	app.SkipFlagParsing = true // getopt_long_only, see parseArgs
 	app.CustomAppHelpTemplate = helpTemplate
 	app.HideVersion = true
 	app.Action = run
@@ -69,36 +61,43 @@ type config struct {
 
 // configFrom checks the command line; it touches nothing but the working directory's name.
 func configFrom(c *cli.Context) (config, error) {
-	cfg := config{sock: c.String("sock"), group: c.String("group"), daemon: c.Bool("daemon")}
-	switch c.NArg() {
+	a, err := parseArgs(c.Args().Slice())
+	if err != nil {
+		return config{}, err
+	}
+	if a.isSet('h') {
+		return config{}, errHelp
+	}
+	cfg := config{sock: a.opt['s'], group: a.opt['g'], daemon: a.isSet('d')}
+	switch len(a.operands) {
 	case 0:
 		return cfg, cmdutil.UsageErrorf("missing TAP interface name")
 	case 1:
 	default:
-		return cfg, cmdutil.UsageErrorf("unexpected argument %q after the TAP name %q (options go first)", c.Args().Get(1), c.Args().First())
+		return cfg, cmdutil.UsageErrorf("unexpected argument %q after the TAP name %q", a.operands[1], a.operands[0])
 	}
-	cfg.tap = c.Args().First()
+	cfg.tap = a.operands[0]
 	if cfg.tap == "" || len(cfg.tap) > 15 {
 		return cfg, cmdutil.UsageErrorf("TAP name %q: want 1 to 15 characters", cfg.tap)
 	}
-	if c.IsSet("port") {
-		p, err := strconv.Atoi(c.String("port"))
+	if a.isSet('p') {
+		p, err := strconv.Atoi(a.opt['p'])
 		if err != nil || p <= 0 || p > maxPort {
-			return cfg, cmdutil.UsageErrorf("-p %q: want a port number 1..%d", c.String("port"), maxPort)
+			return cfg, cmdutil.UsageErrorf("-p %q: want a port number 1..%d", a.opt['p'], maxPort)
 		}
 		cfg.port = p
 	}
-	if c.IsSet("mode") {
-		m, err := strconv.ParseUint(c.String("mode"), 8, 32)
+	if a.isSet('m') {
+		m, err := strconv.ParseUint(a.opt['m'], 8, 32)
 		if err != nil || m > 0o777 {
-			return cfg, cmdutil.UsageErrorf("-m %q: want an octal permission mode such as 0770", c.String("mode"))
+			return cfg, cmdutil.UsageErrorf("-m %q: want an octal permission mode such as 0770", a.opt['m'])
 		}
 		cfg.mode = os.FileMode(m)
 	}
-	if c.IsSet("group") && cfg.group == "" {
+	if a.isSet('g') && cfg.group == "" {
 		return cfg, cmdutil.UsageErrorf("-g \"\": want a group name or number")
 	}
-	if p := c.String("pidfile"); p != "" {
+	if p := a.opt['P']; p != "" {
 		abs, err := filepath.Abs(p) // against the original working directory: the daemon runs in /
 		if err != nil {
 			return cfg, fmt.Errorf("pidfile %s: %w", p, err)
@@ -111,8 +110,14 @@ func configFrom(c *cli.Context) (config, error) {
 	return cfg, nil
 }
 
+// errHelp is configFrom's answer to -h: print the help and exit 0.
+var errHelp = errors.New("help requested")
+
 func run(c *cli.Context) error {
 	cfg, err := configFrom(c)
+	if errors.Is(err, errHelp) {
+		return cli.ShowAppHelp(c)
+	}
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,9 @@ func parse(argv ...string) (config, string, int) {
 	app.Action = func(c *cli.Context) error {
 		var err error
 		cfg, err = configFrom(c)
+		if errors.Is(err, errHelp) {
+			return cli.ShowAppHelp(c)
+		}
 		return err
 	}
 	code := cmdutil.Report(app, app.Run(append([]string{"plug2tap"}, argv...)))
@@ -48,6 +51,10 @@ func TestConfigFrom(t *testing.T) {
 		{[]string{"-dP", "/run/p.pid", "tap0"}, config{tap: "tap0", daemon: true, pidfile: "/run/p.pid"}},
 		{[]string{"--daemon", "--pidfile", "/run/p.pid", "tap0"}, config{tap: "tap0", daemon: true, pidfile: "/run/p.pid"}},
 		{[]string{"-daemon", "-pidfile", "/run/p.pid", "tap0"}, config{tap: "tap0", daemon: true, pidfile: "/run/p.pid"}},
+		// As vde_plug2tap's getopt_long_only: options after the TAP name, abbreviations, "--".
+		{[]string{"tap0", "-s", "/x", "-dae"}, config{tap: "tap0", sock: "/x", daemon: true}},
+		{[]string{"-so", "/x", "--po=4", "-gr", "users", "tap0"}, config{tap: "tap0", sock: "/x", port: 4, group: "users"}},
+		{[]string{"-s/x", "--", "-tap"}, config{tap: "-tap", sock: "/x"}},
 	}
 	for _, tc := range tests {
 		got, out, code := parse(tc.argv...)
@@ -78,8 +85,11 @@ func TestConfigErrors(t *testing.T) {
 		{[]string{"-g", "", "t"}, `-g ""`},
 		{[]string{"-d", "-s", "-", "t"}, "-d with -s -"},
 		{[]string{"averyveryveryverylongtapname"}, `TAP name "averyveryveryverylongtapname"`},
-		{[]string{"-x", "t"}, "-x"},
-		{[]string{"-s"}, "-s"},
+		{[]string{"-x", "t"}, "unrecognized option '-x'"},
+		{[]string{"-dx", "t"}, "invalid option -- 'x'"},
+		{[]string{"-s"}, "option requires an argument -- 's'"},
+		{[]string{"--sock"}, "option '--sock' requires an argument"},
+		{[]string{"-daemon=1", "t"}, "option '-daemon' doesn't allow an argument"},
 	}
 	for _, tc := range tests {
 		_, out, code := parse(tc.argv...)

@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/govde/govde/internal/cmdutil"
+	"github.com/govde/govde/internal/getopt"
+	"github.com/govde/govde/internal/ids"
 	"github.com/govde/govde/pkg/tap"
 	"github.com/urfave/cli/v2"
 )
@@ -60,69 +61,53 @@ func (e *usageError) Error() string {
 	return e.msg
 }
 
-// optArgs are the options that take an argument; the others are flags. It is vde_tunctl's getopt
-// string "bd:f:t:u:n" plus g (which it advertises but rejects) and h.
-var optArgs = map[byte]bool{'b': false, 'n': false, 'h': false, 'd': true, 'f': true, 't': true, 'u': true, 'g': true}
+// parser is vde_tunctl's getopt(3) string "bd:f:t:u:in" plus g (which it advertises but rejects)
+// and h. It has no long options, so "--x" is the invalid option '-', as in vde_tunctl.
+var parser = &getopt.Parser{Options: []getopt.Option{
+	{Short: 'b'}, {Short: 'n'}, {Short: 'h'}, {Short: 'i'},
+	{Short: 'd', HasArg: getopt.RequiredArg}, {Short: 'f', HasArg: getopt.RequiredArg},
+	{Short: 't', HasArg: getopt.RequiredArg}, {Short: 'u', HasArg: getopt.RequiredArg},
+	{Short: 'g', HasArg: getopt.RequiredArg},
+}}
 
 // parseArgs parses args (without the program name) like getopt(3) with GNU argument permutation:
-// clustered flags (-bt tap0), attached arguments (-ttap0) and "--" are accepted. It never touches
-// the system except for user and group lookups.
+// clustered flags (-bt tap0), attached arguments (-ttap0) and "--" are accepted, and --help is -h.
+// It never touches the system except for user and group lookups.
 func parseArgs(prog string, args []string) (config, error) {
 	c := config{owner: -1, group: -1, cloneDev: tap.DefaultCloneDev}
-	var positional []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			positional = append(positional, args[i+1:]...)
+	s := parser.Scan(args)
+	for {
+		o, ok := s.Next()
+		if !ok {
 			break
 		}
-		if a == "--help" {
+		switch o.Short {
+		case 'i':
+			return c, &usageError{} // in vde_tunctl's getopt string but not handled: bare usage
+		case 'b':
+			c.brief = true
+		case 'n':
+			c.tun = true
+		case 'h':
 			c.help = true
-			continue
-		}
-		if len(a) < 2 || a[0] != '-' {
-			positional = append(positional, a)
-			continue
-		}
-		for j := 1; j < len(a); j++ {
-			o := a[j]
-			takes, ok := optArgs[o]
-			if o == 'i' {
-				return c, &usageError{} // in vde_tunctl's getopt string but not handled: bare usage
-			}
-			if !ok {
-				return c, &usageError{fmt.Sprintf("%s: invalid option -- '%c'", prog, o)}
-			}
-			if !takes {
-				switch o {
-				case 'b':
-					c.brief = true
-				case 'n':
-					c.tun = true
-				case 'h':
-					c.help = true
-				}
-				continue
-			}
-			var val string
-			if j+1 < len(a) {
-				val = a[j+1:]
-			} else if i+1 < len(args) {
-				i++
-				val = args[i]
-			} else {
-				return c, &usageError{fmt.Sprintf("%s: option requires an argument -- '%c'", prog, o)}
-			}
-			if err := c.set(o, val); err != nil {
+		default:
+			if err := c.set(o.Short, o.Arg); err != nil {
 				return c, err
 			}
-			break
 		}
+	}
+	var ge *getopt.Error
+	if errors.As(s.Err(), &ge) {
+		if ge.Opt == "-" && args[ge.Index] == "--help" {
+			c.help = true
+			return c, nil
+		}
+		return c, &usageError{fmt.Sprintf("%s: %s", prog, ge.Msg)}
 	}
 	if c.help {
 		return c, nil
 	}
-	if len(positional) > 0 {
+	if len(s.Args()) > 0 {
 		return c, &usageError{}
 	}
 	return c, nil
@@ -138,25 +123,13 @@ func (c *config) set(o byte, v string) error {
 	case 'f':
 		c.cloneDev = v
 	case 'u':
-		id, ok := lookupID(v, func(s string) (string, error) {
-			u, err := user.Lookup(s)
-			if err != nil {
-				return "", err
-			}
-			return u.Uid, nil
-		})
+		id, ok := lookupID(v, ids.UserByName)
 		if !ok {
 			return &usageError{fmt.Sprintf("'%s' is neither a username nor a numeric uid.", v)}
 		}
 		c.owner = id
 	case 'g':
-		id, ok := lookupID(v, func(s string) (string, error) {
-			g, err := user.LookupGroup(s)
-			if err != nil {
-				return "", err
-			}
-			return g.Gid, nil
-		})
+		id, ok := lookupID(v, ids.GroupByName)
 		if !ok {
 			return &usageError{fmt.Sprintf("'%s' is neither a groupname nor a numeric gid.", v)}
 		}
@@ -167,18 +140,14 @@ func (c *config) set(o byte, v string) error {
 
 // lookupID parses v as a number in C notation (decimal, 0x hex, 0 octal; "" is 0, as strtol gives)
 // or else looks it up as a name.
-func lookupID(v string, byName func(string) (string, error)) (int, bool) {
+func lookupID(v string, byName func(string) (int, error)) (int, bool) {
 	if v == "" {
 		return 0, true
 	}
 	if n, err := parseCInt(v); err == nil {
 		return n, true
 	}
-	s, err := byName(v)
-	if err != nil {
-		return 0, false
-	}
-	n, err := strconv.Atoi(s)
+	n, err := byName(v)
 	return n, err == nil
 }
 

@@ -40,6 +40,7 @@ func TestSameAsReference(t *testing.T) {
 		{"-d", "gvt6"}, {"-n", "-d", "gvt6"}, {"-f", "/nonexistent", "-t", "x"}, {"-u", "nosuchuser", "-t", "x"},
 		{"-t", "x", "extra"}, {}, {"-b"}, {"-t", "averyveryverylongname"}, {"-d"}, {"-bttap9"}, {"-i"},
 		{"-t", "tun5", "-d", "tun5"}, {"-u", "0x10", "-t", "gvtap7"}, {"-b", "-d", "gvtap1"},
+		{"--foo"}, {"-bx"}, {"-t"}, {"x", "-b", "--", "-t"}, {"-b", "--", "x"},
 	}
 	nsRef, nsOurs := testutil.Netns(t), testutil.Netns(t)
 	for _, args := range seq {

@@ -59,9 +59,10 @@ func TestConfigFromErrors(t *testing.T) {
 		{[]string{"-c", "vde_plug"}, "invalid option -- 'c'"},
 		{[]string{"--nosuch"}, "unrecognized option '--nosuch'"},
 		{[]string{"--gr", "x"}, "option '--gr' is ambiguous"},
-		{[]string{"-p"}, "option '-p' requires an argument"},
+		{[]string{"-p"}, "option requires an argument -- 'p'"},
 		{[]string{"--pidfile"}, "option '--pidfile' requires an argument"},
-		{[]string{"-p", "=", "cat"}, "option '-p' requires an argument"},
+		{[]string{"-p", "=", "cat"}, "option requires an argument -- 'p'"},
+		{[]string{"--por", "1"}, "option '--por' is ambiguous; possibilities: '--port' '--port2'"},
 		{[]string{"--daemon=1"}, "option '--daemon' doesn't allow an argument"},
 		{[]string{"-m", "999"}, "-m 999: want an octal permission"},
 		{[]string{"-M", "rw"}, "-M rw: want an octal permission"},
@@ -125,15 +126,15 @@ func TestManMatchesHelp(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := strings.ReplaceAll(string(man), `\-`, "-")
-	for _, o := range options {
-		if !strings.Contains(m, "--"+o.long) {
-			t.Errorf("man/vplug.1 does not document --%s", o.long)
+	for _, o := range parser.Options {
+		if !strings.Contains(m, "--"+o.Long) {
+			t.Errorf("man/vplug.1 does not document --%s", o.Long)
 		}
-		if o.short != 0 && !strings.Contains(m, "-"+string(o.short)) {
-			t.Errorf("man/vplug.1 does not document -%c", o.short)
+		if o.Short != 0 && !strings.Contains(m, "-"+string(o.Short)) {
+			t.Errorf("man/vplug.1 does not document -%c", o.Short)
 		}
-		if !strings.Contains(usageText, "--"+o.long) {
-			t.Errorf("help text does not document --%s", o.long)
+		if !strings.Contains(usageText, "--"+o.Long) {
+			t.Errorf("help text does not document --%s", o.Long)
 		}
 	}
 }

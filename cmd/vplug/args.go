@@ -5,10 +5,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/govde/govde/internal/cmdutil"
+	"github.com/govde/govde/internal/getopt"
 	"github.com/govde/govde/pkg/plug"
 )
 
@@ -29,61 +30,28 @@ type config struct {
 	cmd           []string // the command after "=", or nil
 }
 
-// An option as getopt_long sees it.
-type option struct {
-	long  string
-	short byte // 0: long form only
-	arg   bool
-}
-
-var options = []option{
-	{"daemon", 'd', false},
-	{"pidfile", 'p', true},
-	{"log", 'l', false},
-	{"iplog", 'L', false},
-	{"group", 'g', true},
-	{"group2", 'G', true},
-	{"mod", 'm', true},
-	{"mod2", 'M', true},
-	{"descr", 'D', true},
-	{"port", 0, true},
-	{"port2", 0, true},
-	{"help", 'h', false},
+// parser is vde_plug's getopt_long table ("c:hp:dm:M:g:G:lLD:" less -c, which is not implemented).
+var parser = &getopt.Parser{
+	Options: []getopt.Option{
+		{Short: 'd', Long: "daemon"},
+		{Short: 'p', Long: "pidfile", HasArg: getopt.RequiredArg},
+		{Short: 'l', Long: "log"},
+		{Short: 'L', Long: "iplog"},
+		{Short: 'g', Long: "group", HasArg: getopt.RequiredArg},
+		{Short: 'G', Long: "group2", HasArg: getopt.RequiredArg},
+		{Short: 'm', Long: "mod", HasArg: getopt.RequiredArg},
+		{Short: 'M', Long: "mod2", HasArg: getopt.RequiredArg},
+		{Short: 'D', Long: "descr", HasArg: getopt.RequiredArg},
+		{Long: "port", HasArg: getopt.RequiredArg},
+		{Long: "port2", HasArg: getopt.RequiredArg},
+		{Short: 'h', Long: "help"},
+	},
+	SingleDashExact: true,
+	Stop:            "=",
 }
 
 func usageErr(format string, a ...any) error {
 	return &cmdutil.UsageError{Err: fmt.Errorf(format, a...), Code: usageCode, ShowUsage: true}
-}
-
-// findLong returns the option named by name: an exact long name, or an unambiguous prefix of one
-// (getopt_long abbreviations).
-func findLong(name string) (*option, error) {
-	var match *option
-	for i := range options {
-		o := &options[i]
-		if o.long == name {
-			return o, nil
-		}
-		if strings.HasPrefix(o.long, name) {
-			if match != nil {
-				return nil, usageErr("option '--%s' is ambiguous (--%s or --%s?)", name, match.long, o.long)
-			}
-			match = o
-		}
-	}
-	if match == nil || name == "" {
-		return nil, usageErr("unrecognized option '--%s'", name)
-	}
-	return match, nil
-}
-
-func findShort(c byte) *option {
-	for i := range options {
-		if options[i].short == c {
-			return &options[i]
-		}
-	}
-	return nil
 }
 
 // configFrom parses the arguments (without the program name) the way vde_plug's getopt_long does, with
@@ -91,87 +59,19 @@ func findShort(c byte) *option {
 // single-dash long names (-pidfile) are accepted too. Options may come after the URLs (GNU permutation).
 func configFrom(args []string) (*config, error) {
 	cfg := &config{}
-	var pos []string
-	dashdash := false
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "=" {
-			cfg.cmd = args[i+1:]
-			if len(cfg.cmd) == 0 {
-				return nil, usageErr("'=' must be followed by a command")
-			}
-			break
+	opts, pos, err := parser.Parse(args)
+	if err != nil {
+		return nil, usageErr("%s", err)
+	}
+	for _, o := range opts {
+		if err := cfg.set(o.Long, o.Arg); err != nil {
+			return nil, err
 		}
-		if dashdash || a == "-" || !strings.HasPrefix(a, "-") {
-			pos = append(pos, a)
-			continue
-		}
-		if a == "--" {
-			dashdash = true
-			continue
-		}
-		// next returns the value of an option that takes one: inline, or the next word.
-		next := func(name string) (string, error) {
-			if i+1 >= len(args) || args[i+1] == "=" {
-				return "", usageErr("option '%s' requires an argument", name)
-			}
-			i++
-			return args[i], nil
-		}
-		body := strings.TrimPrefix(a, "-")
-		long := strings.HasPrefix(a, "--")
-		if long {
-			body = a[2:]
-		}
-		name, val, hasVal := strings.Cut(body, "=")
-		if !long && len(name) > 1 {
-			// A single-dash word is a long option when it names one exactly, else a cluster of short ones.
-			if o, err := findLong(name); err == nil && o.long == name {
-				long = true
-			}
-		}
-		if long {
-			o, err := findLong(name)
-			if err != nil {
-				return nil, err
-			}
-			if !o.arg {
-				if hasVal {
-					return nil, usageErr("option '--%s' doesn't allow an argument", o.long)
-				}
-				val = ""
-			} else if !hasVal {
-				if val, err = next("--" + o.long); err != nil {
-					return nil, err
-				}
-			}
-			if err := cfg.set(o, val); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		for j := 0; j < len(body); j++ {
-			o := findShort(body[j])
-			if o == nil {
-				return nil, usageErr("invalid option -- '%c'", body[j])
-			}
-			if !o.arg {
-				if err := cfg.set(o, ""); err != nil {
-					return nil, err
-				}
-				continue
-			}
-			v := body[j+1:]
-			if v == "" {
-				var err error
-				if v, err = next("-" + string(o.short)); err != nil {
-					return nil, err
-				}
-			}
-			if err := cfg.set(o, v); err != nil {
-				return nil, err
-			}
-			break
+	}
+	if i := slices.Index(pos, "="); i >= 0 {
+		pos, cfg.cmd = pos[:i], pos[i+1:]
+		if len(cfg.cmd) == 0 {
+			return nil, usageErr("'=' must be followed by a command")
 		}
 	}
 	if cfg.help {
@@ -190,9 +90,9 @@ func configFrom(args []string) (*config, error) {
 }
 
 // set stores one option's value, checking it.
-func (cfg *config) set(o *option, v string) error {
+func (cfg *config) set(long, v string) error {
 	var err error
-	switch o.long {
+	switch long {
 	case "daemon":
 		cfg.daemon = true
 	case "pidfile":

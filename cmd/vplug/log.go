@@ -6,11 +6,10 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"os/user"
-	"strconv"
 	"strings"
 
 	"github.com/govde/govde/internal/daemon"
+	"github.com/govde/govde/internal/ids"
 	"github.com/govde/govde/pkg/frame"
 )
 
@@ -73,10 +72,7 @@ func (l *logger) checkIP(b []byte) {
 }
 
 func userName() string {
-	if u, err := user.LookupId(strconv.Itoa(os.Getuid())); err == nil {
-		return u.Username
-	}
-	return strconv.Itoa(os.Getuid())
+	return ids.UserName(os.Getuid())
 }
 
 // sshClientIP returns the first field of $SSH_CLIENT, or vde_plug's placeholder.

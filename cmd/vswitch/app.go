@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"strconv"
 	"strings"
 
 	"github.com/govde/govde/internal/buildinfo"
 	"github.com/govde/govde/internal/cmdutil"
+	"github.com/govde/govde/internal/ids"
 	"github.com/govde/govde/pkg/frame"
 	"github.com/govde/govde/pkg/mgmt"
 	"github.com/govde/govde/pkg/vde"
@@ -169,13 +169,10 @@ func parseOctal(flag, s string) (uint32, error) {
 	return uint32(v), nil
 }
 
-// lookupGroup resolves a group name (or a numeric gid) like getgrnam.
+// lookupGroup resolves a group name like getgrnam: a number is no group ("No such group '0'"), as in
+// vde_switch.
 func lookupGroup(name string) (int, error) {
-	g, err := user.LookupGroup(name)
-	if err != nil {
-		return 0, cmdutil.Exitf(1, "No such group '%s'", name)
-	}
-	gid, err := strconv.Atoi(g.Gid)
+	gid, err := ids.GroupByName(name)
 	if err != nil {
 		return 0, cmdutil.Exitf(1, "No such group '%s'", name)
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/govde/govde/internal/buildinfo"
@@ -81,8 +82,9 @@ func Message(err error) string {
 	var ue *UsageError
 	if errors.As(err, &ue) && errors.Is(ue.Err, os.ErrInvalid) {
 		if u := errors.Unwrap(ue.Err); u == os.ErrInvalid {
-			s := ue.Err.Error()
-			return s[:len(s)-len(": "+os.ErrInvalid.Error())]
+			if s, ok := strings.CutSuffix(ue.Err.Error(), ": "+os.ErrInvalid.Error()); ok {
+				return s
+			}
 		}
 	}
 	return err.Error()

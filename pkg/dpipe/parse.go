@@ -3,9 +3,11 @@
 package dpipe
 
 import (
+	"errors"
 	"fmt"
 	"os"
-	"strings"
+
+	"github.com/govde/govde/internal/getopt"
 )
 
 // Usage is the help text dpipe prints for -h/--help and after a syntax error (on stderr).
@@ -95,18 +97,18 @@ func syntaxErr(arg int, format string, a ...any) error {
 	return &SyntaxError{Arg: arg, Msg: fmt.Sprintf(format, a...)}
 }
 
-// longOpts are the long options, in getopt_long order; prefixes that are unique are accepted.
-var longOpts = []struct {
-	name  string
-	short byte
-	arg   bool
-}{
-	{"nowrapproc", 'n', false},
-	{"nowrapnoclean", 'N', false},
-	{"pidfile", 'p', true},
-	{"pgrpfile", 'P', true},
-	{"daemon", 'd', false},
-	{"help", 'h', false},
+// parser is dpipe's getopt_long table: "+dp:P:hnN" (POSIX mode: options stop at the first command
+// word) and the long forms, in vdeplug4's order.
+var parser = &getopt.Parser{
+	Options: []getopt.Option{
+		{Short: 'n', Long: "nowrapproc"},
+		{Short: 'N', Long: "nowrapnoclean"},
+		{Short: 'p', Long: "pidfile", HasArg: getopt.RequiredArg},
+		{Short: 'P', Long: "pgrpfile", HasArg: getopt.RequiredArg},
+		{Short: 'd', Long: "daemon"},
+		{Short: 'h', Long: "help"},
+	},
+	POSIX: true,
 }
 
 // Parse parses dpipe's arguments (without the program name) as vdeplug4's dpipe does: getopt-style
@@ -125,16 +127,25 @@ func Parse(args []string) (Pipeline, error) {
 
 // parseOptions fills o and returns the index of the first non-option argument.
 func parseOptions(args []string, o *Options) (int, error) {
-	set := func(c byte, val string, argIdx int, name string) error {
-		switch c {
+	sc := parser.Scan(args)
+	for !o.Help {
+		opt, ok := sc.Next()
+		if !ok {
+			break
+		}
+		switch opt.Short {
 		case 'p', 'P':
-			if val == "" {
-				return syntaxErr(argIdx, "%s: empty file name", name)
+			if opt.Arg == "" {
+				name := "-" + string(opt.Short)
+				if opt.ByLong {
+					name = "--" + opt.Long
+				}
+				return 0, syntaxErr(opt.ArgIndex+1, "%s: empty file name", name)
 			}
-			if c == 'p' {
-				o.PidFile = val
+			if opt.Short == 'p' {
+				o.PidFile = opt.Arg
 			} else {
-				o.PgrpFile = val
+				o.PgrpFile = opt.Arg
 			}
 		case 'd':
 			o.Daemon = true
@@ -145,81 +156,12 @@ func parseOptions(args []string, o *Options) (int, error) {
 		case 'h':
 			o.Help = true
 		}
-		return nil
 	}
-	i := 0
-	for i < len(args) && !o.Help {
-		a := args[i]
-		switch {
-		case a == "--":
-			return i + 1, nil
-		case strings.HasPrefix(a, "--"):
-			name, val, hasVal := strings.Cut(a[2:], "=")
-			opt := -1
-			for k, lo := range longOpts {
-				if lo.name == name {
-					opt = k
-					break
-				}
-				if strings.HasPrefix(lo.name, name) {
-					if opt >= 0 {
-						return 0, syntaxErr(i+1, "option '--%s' is ambiguous", name)
-					}
-					opt = k
-				}
-			}
-			if opt < 0 {
-				return 0, syntaxErr(i+1, "unrecognized option '%s'", a)
-			}
-			lo := longOpts[opt]
-			switch {
-			case !lo.arg && hasVal:
-				return 0, syntaxErr(i+1, "option '--%s' doesn't allow an argument", lo.name)
-			case lo.arg && !hasVal:
-				if i+1 >= len(args) {
-					return 0, syntaxErr(i+1, "option '--%s' requires an argument", lo.name)
-				}
-				i++
-				val = args[i]
-			}
-			if err := set(lo.short, val, i+1, "--"+lo.name); err != nil {
-				return 0, err
-			}
-			i++
-		case len(a) > 1 && a[0] == '-':
-			j := 1
-			for j < len(a) && !o.Help {
-				c := a[j]
-				j++
-				switch c {
-				case 'd', 'h', 'n', 'N':
-					set(c, "", i+1, "")
-				case 'p', 'P':
-					val := a[j:]
-					if val == "" {
-						if i+1 >= len(args) {
-							return 0, syntaxErr(i+1, "option requires an argument -- '%c'", c)
-						}
-						i++
-						val = args[i]
-					}
-					if err := set(c, val, i+1, "-"+string(c)); err != nil {
-						return 0, err
-					}
-					j = len(a)
-				default:
-					if len(a) == 2 {
-						return 0, syntaxErr(i+1, "invalid option -- '%c'", c)
-					}
-					return 0, syntaxErr(i+1, "invalid option -- '%c' in %q", c, a)
-				}
-			}
-			i++
-		default:
-			return i, nil
-		}
+	var ge *getopt.Error
+	if errors.As(sc.Err(), &ge) {
+		return 0, syntaxErr(ge.Index+1, "%s", ge.Msg)
 	}
-	return i, nil
+	return len(args) - len(sc.Args()), nil
 }
 
 // separator describes a separator word: the bracket it closes and the one it opens (0 or '}' or '{').

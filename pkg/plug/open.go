@@ -9,12 +9,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/govde/govde/internal/ids"
 	"github.com/govde/govde/pkg/frame"
 	"github.com/govde/govde/pkg/vde"
 )
@@ -169,13 +168,8 @@ func Resolve(raw string) (string, error) {
 
 // LookupGroup returns the gid of a group name or, failing that, a group number (vdeplug4's order).
 func LookupGroup(g string) (int, error) {
-	if gr, err := user.LookupGroup(g); err == nil {
-		if id, err := strconv.Atoi(gr.Gid); err == nil {
-			return id, nil
-		}
-	}
-	if n, err := strconv.Atoi(g); err == nil && isDigits(g) {
-		return n, nil
+	if id, err := ids.Group(g); err == nil {
+		return id, nil
 	}
 	return 0, invalid(fmt.Sprintf("group %q: no such group", g))
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/govde/govde/internal/ids"
 	"github.com/govde/govde/pkg/frame"
 )
 
@@ -99,12 +99,7 @@ func PortOfPath(p string) int {
 // " SSH=IP" when $SSH_CLIENT is set, truncated to MaxDescrVDE bytes. NAME is the effective user's name,
 // or its number when it has none.
 func Description(prefix string) string {
-	uid := strconv.Itoa(os.Geteuid())
-	name := uid
-	if u, err := user.LookupId(uid); err == nil && u.Username != "" {
-		name = u.Username
-	}
-	d := fmt.Sprintf("%s user=%s pid=%d", prefix, name, os.Getpid())
+	d := fmt.Sprintf("%s user=%s pid=%d", prefix, ids.UserName(os.Geteuid()), os.Getpid())
 	if ssh, ok := os.LookupEnv("SSH_CLIENT"); ok {
 		ip, _, _ := strings.Cut(ssh, " ")
 		d += " SSH=" + ip
@@ -338,15 +333,4 @@ func realpath(dir string) (string, error) {
 }
 
 // lookupGroup resolves a group name, or else a number, to a gid.
-func lookupGroup(g string) (int, error) {
-	if gr, err := user.LookupGroup(g); err == nil {
-		if id, err := strconv.Atoi(gr.Gid); err == nil {
-			return id, nil
-		}
-	}
-	id, err := strconv.Atoi(g)
-	if err != nil || id < 0 {
-		return -1, fmt.Errorf("group %q: no such group: %w", g, os.ErrInvalid)
-	}
-	return id, nil
-}
+func lookupGroup(g string) (int, error) { return ids.Group(g) }

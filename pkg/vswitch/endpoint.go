@@ -6,12 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os/user"
 	"slices"
-	"strconv"
 	"sync/atomic"
 	"syscall"
 
+	"github.com/govde/govde/internal/ids"
 	"github.com/govde/govde/pkg/frame"
 )
 
@@ -110,19 +109,7 @@ func checkAccess(p *port, uid int) error {
 
 // inGroup reports whether uid has gid as primary group or is listed as a member of it.
 func inGroup(uid, gid int) bool {
-	if uid < 0 {
-		return false
-	}
-	u, err := user.LookupId(strconv.Itoa(uid))
-	if err != nil {
-		return false
-	}
-	g := strconv.Itoa(gid)
-	if u.Gid == g {
-		return true
-	}
-	ids, err := u.GroupIds()
-	return err == nil && slices.Contains(ids, g)
+	return ids.InGroup(uid, gid)
 }
 
 // attach adds an endpoint to the switch and starts its goroutines. On error the caller still owns sp.ep.

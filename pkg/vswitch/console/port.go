@@ -6,11 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/user"
-	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/govde/govde/internal/ids"
 	"github.com/govde/govde/pkg/mgmt"
 	"github.com/govde/govde/pkg/vswitch"
 )
@@ -118,11 +117,9 @@ func (c *Console) portAndName(arg string) (int, string, error) {
 }
 
 // resolveID maps NAME, a number or NONE/ANY (-1) to an id, as port/setuser and port/setgroup do.
-func resolveID(name string, lookup func(string) (string, error)) (int, error) {
+func resolveID(name string, lookup func(string) (int, error)) (int, error) {
 	if id, err := lookup(name); err == nil {
-		if n, err := strconv.Atoi(id); err == nil {
-			return n, nil
-		}
+		return id, nil
 	}
 	switch {
 	case name[0] >= '0' && name[0] <= '9':
@@ -133,28 +130,12 @@ func resolveID(name string, lookup func(string) (string, error)) (int, error) {
 	return 0, syscall.EINVAL
 }
 
-func lookupUser(name string) (string, error) {
-	u, err := user.Lookup(name)
-	if err != nil {
-		return "", err
-	}
-	return u.Uid, nil
-}
-
-func lookupGroup(name string) (string, error) {
-	g, err := user.LookupGroup(name)
-	if err != nil {
-		return "", err
-	}
-	return g.Gid, nil
-}
-
 func (c *Console) portSetuser(_ *mgmt.Session, _ io.Writer, arg string) error {
 	port, name, err := c.portAndName(arg)
 	if err != nil {
 		return err
 	}
-	uid, err := resolveID(name, lookupUser)
+	uid, err := resolveID(name, ids.UserByName)
 	if err != nil {
 		return err
 	}
@@ -166,7 +147,7 @@ func (c *Console) portSetgroup(_ *mgmt.Session, _ io.Writer, arg string) error {
 	if err != nil {
 		return err
 	}
-	gid, err := resolveID(name, lookupGroup)
+	gid, err := resolveID(name, ids.GroupByName)
 	if err != nil {
 		return err
 	}
@@ -221,20 +202,14 @@ func userName(uid int) string {
 	if uid == -1 {
 		return "NONE"
 	}
-	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
-		return u.Username
-	}
-	return strconv.Itoa(uid)
+	return ids.UserName(uid)
 }
 
 func groupName(gid int) string {
 	if gid == -1 {
 		return "NONE"
 	}
-	if g, err := user.LookupGroupId(strconv.Itoa(gid)); err == nil {
-		return g.Name
-	}
-	return strconv.Itoa(gid)
+	return ids.GroupName(gid)
 }
 
 func printPort(w io.Writer, p vswitch.PortInfo) {
