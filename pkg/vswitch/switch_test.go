@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -389,18 +390,17 @@ func TestEndpointCloseFlushesAndDeactivates(t *testing.T) {
 	for e := range evc {
 		evs = append(evs, e)
 	}
-	want := []string{
-		"021 port/+ 01", "031 port/ep/+ Port 01 FD  1", `023 port/descr Port 01 FD  1 -> "host0"`,
-		"021 port/+ 02", "031 port/ep/+ Port 02 FD  2", `023 port/descr Port 02 FD  2 -> "host0"`,
-		"011 hash/+ 02:00:00:00:00:d1 VLAN 00:00 Port 1",
-		"032 port/ep/- Port 01 FD  1", "022 port/- 01", "012 hash/- 02:00:00:00:00:d1 VLAN 00:00 Port 1",
+	want := []Event{
+		{Kind: EventPortAdd, Port: 1}, {Kind: EventEndpointAdd, Port: 1, Endpoint: 1},
+		{Kind: EventPortDescr, Port: 1, Endpoint: 1, Descr: "host0"},
+		{Kind: EventPortAdd, Port: 2}, {Kind: EventEndpointAdd, Port: 2, Endpoint: 2},
+		{Kind: EventPortDescr, Port: 2, Endpoint: 2, Descr: "host0"},
+		{Kind: EventHashAdd, Port: 1, MAC: mac(0xd1)},
+		{Kind: EventEndpointDel, Port: 1, Endpoint: 1}, {Kind: EventPortDel, Port: 1},
+		{Kind: EventHashDel, Port: 1, MAC: mac(0xd1)},
 	}
-	var got []string
-	for _, e := range evs {
-		got = append(got, fmt.Sprintf("%03o %s %s", e.Tag, e.Path, e.Msg))
-	}
-	if fmt.Sprintf("%q", got[:len(want)]) != fmt.Sprintf("%q", want) {
-		t.Errorf("events =\n%q\nwant\n%q", got, want)
+	if len(evs) < len(want) || !slices.Equal(evs[:len(want)], want) {
+		t.Errorf("events =\n%+v\nwant\n%+v", evs, want)
 	}
 }
 
