@@ -198,3 +198,41 @@ func FuzzParseMAC(f *testing.F) {
 		}
 	})
 }
+
+func TestTagLayout(t *testing.T) {
+	if TPIDOffset != 12 || TCIOffset != 14 || TagEnd != 16 || TaggedHeaderLen != 18 {
+		t.Fatalf("layout %d %d %d %d, want 12 14 16 18", TPIDOffset, TCIOffset, TagEnd, TaggedHeaderLen)
+	}
+	tag := NewTag(0xe00a)
+	if tag != (Tag{0x81, 0x00, 0xe0, 0x0a}) || tag.TCI() != 0xe00a || tag.VID() != 10 {
+		t.Errorf("NewTag(0xe00a) = %x, TCI %#x, VID %d", tag, tag.TCI(), tag.VID())
+	}
+	f := Frame(mkFrame(60))
+	if f.HasTPID() || f.Tagged() {
+		t.Errorf("untagged frame: HasTPID %v Tagged %v", f.HasTPID(), f.Tagged())
+	}
+	tagged, _ := InsertTag(make([]byte, 64), f, tag)
+	if !tagged.HasTPID() || !tagged.Tagged() || Tag(tagged[TPIDOffset:TagEnd]) != tag {
+		t.Errorf("tagged frame %x", []byte(tagged))
+	}
+	// A TPID without room for the TCI is malformed: HasTPID but not Tagged.
+	short := Frame(append(mkFrame(14)[:12], 0x81, 0x00, 0x00))
+	if !short.HasTPID() || short.Tagged() {
+		t.Errorf("short tagged frame: HasTPID %v Tagged %v", short.HasTPID(), short.Tagged())
+	}
+	if vid, ok := short.VID(); ok {
+		t.Errorf("short tagged frame VID = %d, true", vid)
+	}
+}
+
+func TestTagZeroAllocs(t *testing.T) {
+	buf := make([]byte, MaxLen+TagLen)
+	f := Frame(mkFrame(1500))
+	tag := NewTag(42)
+	if a := testing.AllocsPerRun(100, func() {
+		g, _ := InsertTag(buf, f, tag)
+		_, _ = StripTag(buf, g)
+	}); a != 0 {
+		t.Errorf("InsertTag+StripTag allocs = %v, want 0", a)
+	}
+}
