@@ -161,6 +161,10 @@ func (f Frame) HasTPID() bool { return f.EtherType() == TPID8021Q }
 // Tagged reports whether f carries an 802.1Q tag (and is long enough to hold one).
 func (f Frame) Tagged() bool { return len(f) >= TaggedHeaderLen && f.HasTPID() }
 
+// Tag returns the four bytes at TPIDOffset: the 802.1Q tag of a frame that HasTPID and is at
+// least TaggedHeaderLen long (check both first; it panics on a frame shorter than TagEnd).
+func (f Frame) Tag() Tag { return Tag(f[TPIDOffset:TagEnd]) }
+
 // TCI returns the tag control information of a tagged frame, and false if f is untagged.
 func (f Frame) TCI() (uint16, bool) {
 	if !f.Tagged() {

@@ -212,7 +212,7 @@ func TestTagLayout(t *testing.T) {
 		t.Errorf("untagged frame: HasTPID %v Tagged %v", f.HasTPID(), f.Tagged())
 	}
 	tagged, _ := InsertTag(make([]byte, 64), f, tag)
-	if !tagged.HasTPID() || !tagged.Tagged() || Tag(tagged[TPIDOffset:TagEnd]) != tag {
+	if !tagged.HasTPID() || !tagged.Tagged() || tagged.Tag() != tag || Tag(tagged[TPIDOffset:TagEnd]) != tag {
 		t.Errorf("tagged frame %x", []byte(tagged))
 	}
 	// A TPID without room for the TCI is malformed: HasTPID but not Tagged.

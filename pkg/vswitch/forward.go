@@ -121,12 +121,11 @@ func (r *rx) handle(i int, b []byte) {
 	var vid int
 	tagged := f.HasTPID()
 	if tagged {
-		tci, ok := f.TCI()
-		if !ok { // too short for its tag
+		if len(b) < frame.TaggedHeaderLen {
 			r.inDrops++
 			return
 		}
-		vid = int(tci & frame.VIDMask)
+		vid = int(f.Tag().VID())
 		if vt := t.vlans[vid]; vt == nil || in.num >= len(vt.member) || vt.member[in.num] == memberNone {
 			r.inDrops++
 			return
