@@ -41,7 +41,7 @@ if ! command -v vde_switch >/dev/null; then
 	echo "bench-vswitch: vde_switch not installed (apt-get install vde2); skipped"
 	exit 0
 fi
-go build -o "$work/loadgen" ./pkg/vswitch/internal/loadgen || exit 1
+go build -o "$work/loadgen" ./tools/loadgen || exit 1
 LG=$work/loadgen
 VSW=${GOVDE_BIN:-$PWD/bin}/vswitch
 if [ ! -x "$VSW" ]; then

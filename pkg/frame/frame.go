@@ -16,6 +16,15 @@ const (
 	HeaderLen = 14
 	// TagLen is the length of an 802.1Q tag (TPID + TCI).
 	TagLen = 4
+	// TPIDOffset is where an 802.1Q tag starts, right after the two addresses: the TPID of a tagged
+	// frame, the ethertype of an untagged one. A tag is inserted here.
+	TPIDOffset = 12
+	// TCIOffset is where a tagged frame's tag control information starts.
+	TCIOffset = TPIDOffset + 2
+	// TagEnd is where the tag of a tagged frame ends and its inner ethertype starts.
+	TagEnd = TPIDOffset + TagLen
+	// TaggedHeaderLen is the length of a tagged Ethernet header: dst, src, TPID, TCI, ethertype.
+	TaggedHeaderLen = HeaderLen + TagLen
 	// MTU is vdeplug4's largest payload (VDE_ETHBUFSIZE - header - tag).
 	MTU = 9216
 	// MaxLen is the largest frame any govde tool carries: vdeplug4's VDE_ETHBUFSIZE, 9216 + 14 + 4 = 9234.
@@ -31,6 +40,20 @@ const (
 	// NoVLAN is VDE's "no untagged VLAN" id (4095).
 	NoVLAN = 0x0fff
 )
+
+// A Tag is an 802.1Q tag as it sits in a frame at TPIDOffset: the TPID 0x8100, then the TCI.
+type Tag [TagLen]byte
+
+// NewTag returns the tag carrying tci (priority, DEI and VLAN id).
+func NewTag(tci uint16) Tag {
+	return Tag{TPID8021Q >> 8, TPID8021Q & 0xff, byte(tci >> 8), byte(tci)}
+}
+
+// TCI returns the tag control information of t.
+func (t Tag) TCI() uint16 { return uint16(t[2])<<8 | uint16(t[3]) }
+
+// VID returns the VLAN id of t.
+func (t Tag) VID() uint16 { return t.TCI() & VIDMask }
 
 // ErrBadLen is returned for a frame shorter than MinLen or longer than MaxLen.
 var ErrBadLen = errors.New("bad frame length")
@@ -129,17 +152,25 @@ func (f Frame) Src() MAC { return MAC(f[6:12]) }
 func (f Frame) IsGroup() bool { return f[0]&1 != 0 }
 
 // EtherType returns the outer ethertype (0x8100 for a tagged frame).
-func (f Frame) EtherType() uint16 { return binary.BigEndian.Uint16(f[12:14]) }
+func (f Frame) EtherType() uint16 { return binary.BigEndian.Uint16(f[TPIDOffset:TCIOffset]) }
+
+// HasTPID reports whether the outer ethertype is the 802.1Q TPID. Such a frame is tagged if it is
+// also at least TaggedHeaderLen long; a shorter one is malformed.
+func (f Frame) HasTPID() bool { return f.EtherType() == TPID8021Q }
 
 // Tagged reports whether f carries an 802.1Q tag (and is long enough to hold one).
-func (f Frame) Tagged() bool { return len(f) >= HeaderLen+TagLen && f.EtherType() == TPID8021Q }
+func (f Frame) Tagged() bool { return len(f) >= TaggedHeaderLen && f.HasTPID() }
+
+// Tag returns the four bytes at TPIDOffset: the 802.1Q tag of a frame that HasTPID and is at
+// least TaggedHeaderLen long (check both first; it panics on a frame shorter than TagEnd).
+func (f Frame) Tag() Tag { return Tag(f[TPIDOffset:TagEnd]) }
 
 // TCI returns the tag control information of a tagged frame, and false if f is untagged.
 func (f Frame) TCI() (uint16, bool) {
 	if !f.Tagged() {
 		return 0, false
 	}
-	return binary.BigEndian.Uint16(f[14:16]), true
+	return binary.BigEndian.Uint16(f[TCIOffset:TagEnd]), true
 }
 
 // VID returns the VLAN id of a tagged frame, and false if f is untagged.
@@ -151,15 +182,16 @@ func (f Frame) VID() (uint16, bool) {
 // InnerType returns the ethertype after any 802.1Q tag.
 func (f Frame) InnerType() uint16 {
 	if f.Tagged() {
-		return binary.BigEndian.Uint16(f[16:18])
+		return binary.BigEndian.Uint16(f[TagEnd:TaggedHeaderLen])
 	}
 	return f.EtherType()
 }
 
-// InsertTag writes f with an 802.1Q tag (TPID 0x8100, tci) into dst and returns the result,
-// len(f)+TagLen bytes long. dst may overlap f when it starts at &f[0] or TagLen bytes before it
-// (headroom), so a tag can be added in place without copying the payload.
-func InsertTag(dst []byte, f Frame, tci uint16) (Frame, error) {
+// InsertTag writes f with the 802.1Q tag t inserted at TPIDOffset into dst, a buffer of the
+// caller's, and returns the result, len(f)+TagLen bytes long; it does not allocate. dst may
+// overlap f when it starts at &f[0] or TagLen bytes before it (headroom), so a tag can be added in
+// place without copying the payload.
+func InsertTag(dst []byte, f Frame, t Tag) (Frame, error) {
 	if len(f) < HeaderLen {
 		return nil, ErrBadLen
 	}
@@ -167,15 +199,15 @@ func InsertTag(dst []byte, f Frame, tci uint16) (Frame, error) {
 	if len(dst) < n {
 		return nil, ErrShortBuffer
 	}
-	copy(dst[16:n], f[12:]) // payload first: correct for both supported overlaps
-	copy(dst[0:12], f[0:12])
-	binary.BigEndian.PutUint16(dst[12:14], TPID8021Q)
-	binary.BigEndian.PutUint16(dst[14:16], tci)
+	copy(dst[TagEnd:n], f[TPIDOffset:]) // payload first: correct for both supported overlaps
+	copy(dst[:TPIDOffset], f[:TPIDOffset])
+	copy(dst[TPIDOffset:TagEnd], t[:])
 	return Frame(dst[:n]), nil
 }
 
-// StripTag writes f without its 802.1Q tag into dst and returns the result, len(f)-TagLen bytes long.
-// dst may overlap f when it starts at &f[0] or TagLen bytes after it. f must be tagged.
+// StripTag writes f without its 802.1Q tag into dst, a buffer of the caller's, and returns the
+// result, len(f)-TagLen bytes long; it does not allocate. dst may overlap f when it starts at &f[0]
+// or TagLen bytes after it. f must be tagged.
 func StripTag(dst []byte, f Frame) (Frame, error) {
 	if !f.Tagged() {
 		return nil, ErrBadLen
@@ -184,7 +216,7 @@ func StripTag(dst []byte, f Frame) (Frame, error) {
 	if len(dst) < n {
 		return nil, ErrShortBuffer
 	}
-	copy(dst[12:n], f[16:])
-	copy(dst[0:12], f[0:12])
+	copy(dst[TPIDOffset:n], f[TagEnd:])
+	copy(dst[:TPIDOffset], f[:TPIDOffset])
 	return Frame(dst[:n]), nil
 }

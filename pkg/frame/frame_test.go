@@ -38,7 +38,7 @@ func TestParse(t *testing.T) {
 func TestTagRoundTrip(t *testing.T) {
 	orig := mkFrame(64)
 	dst := make([]byte, 100)
-	tagged, err := InsertTag(dst, Frame(orig), 0xe00a)
+	tagged, err := InsertTag(dst, Frame(orig), NewTag(0xe00a))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestTagInPlace(t *testing.T) {
 	// Headroom: the frame sits TagLen bytes into the buffer; the tagged frame starts at 0.
 	buf := make([]byte, TagLen+len(orig))
 	copy(buf[TagLen:], orig)
-	tagged, err := InsertTag(buf, Frame(buf[TagLen:]), 7)
+	tagged, err := InsertTag(buf, Frame(buf[TagLen:]), NewTag(7))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestTagInPlace(t *testing.T) {
 	// Same start, with spare capacity.
 	buf2 := make([]byte, len(orig)+TagLen)
 	copy(buf2, orig)
-	tagged2, _ := InsertTag(buf2, Frame(buf2[:len(orig)]), 7)
+	tagged2, _ := InsertTag(buf2, Frame(buf2[:len(orig)]), NewTag(7))
 	if !bytes.Equal(tagged2, want) {
 		t.Fatalf("same-start InsertTag =\n%x\nwant\n%x", []byte(tagged2), want)
 	}
@@ -96,7 +96,7 @@ func TestTagInPlace(t *testing.T) {
 }
 
 func TestTagErrors(t *testing.T) {
-	if _, err := InsertTag(make([]byte, 10), Frame(mkFrame(60)), 1); err != ErrShortBuffer {
+	if _, err := InsertTag(make([]byte, 10), Frame(mkFrame(60)), NewTag(1)); err != ErrShortBuffer {
 		t.Errorf("InsertTag short dst: %v", err)
 	}
 	if _, err := StripTag(make([]byte, 100), Frame(mkFrame(60))); err != ErrBadLen {
@@ -147,7 +147,7 @@ func TestZeroAlloc(t *testing.T) {
 		if g.Dst().IsGroup() || g.Src() == Broadcast {
 			sink++
 		}
-		t2, _ := InsertTag(dst, g, 5)
+		t2, _ := InsertTag(dst, g, NewTag(5))
 		v, _ := t2.VID()
 		sink += v
 		_, _ = StripTag(dst, t2)
@@ -176,7 +176,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("StripTag of tagged frame: %v", err)
 			}
 			tci, _ := fr.TCI()
-			back, err := InsertTag(make([]byte, len(fr)), s, tci)
+			back, err := InsertTag(make([]byte, len(fr)), s, NewTag(tci))
 			if err != nil || !bytes.Equal(back, fr) {
 				t.Fatalf("re-tag = %x, %v; want %x", []byte(back), err, []byte(fr))
 			}
@@ -197,4 +197,42 @@ func FuzzParseMAC(f *testing.F) {
 			t.Fatalf("ParseMAC(String(%v)) = %v, %v", m, m2, err)
 		}
 	})
+}
+
+func TestTagLayout(t *testing.T) {
+	if TPIDOffset != 12 || TCIOffset != 14 || TagEnd != 16 || TaggedHeaderLen != 18 {
+		t.Fatalf("layout %d %d %d %d, want 12 14 16 18", TPIDOffset, TCIOffset, TagEnd, TaggedHeaderLen)
+	}
+	tag := NewTag(0xe00a)
+	if tag != (Tag{0x81, 0x00, 0xe0, 0x0a}) || tag.TCI() != 0xe00a || tag.VID() != 10 {
+		t.Errorf("NewTag(0xe00a) = %x, TCI %#x, VID %d", tag, tag.TCI(), tag.VID())
+	}
+	f := Frame(mkFrame(60))
+	if f.HasTPID() || f.Tagged() {
+		t.Errorf("untagged frame: HasTPID %v Tagged %v", f.HasTPID(), f.Tagged())
+	}
+	tagged, _ := InsertTag(make([]byte, 64), f, tag)
+	if !tagged.HasTPID() || !tagged.Tagged() || tagged.Tag() != tag || Tag(tagged[TPIDOffset:TagEnd]) != tag {
+		t.Errorf("tagged frame %x", []byte(tagged))
+	}
+	// A TPID without room for the TCI is malformed: HasTPID but not Tagged.
+	short := Frame(append(mkFrame(14)[:12], 0x81, 0x00, 0x00))
+	if !short.HasTPID() || short.Tagged() {
+		t.Errorf("short tagged frame: HasTPID %v Tagged %v", short.HasTPID(), short.Tagged())
+	}
+	if vid, ok := short.VID(); ok {
+		t.Errorf("short tagged frame VID = %d, true", vid)
+	}
+}
+
+func TestTagZeroAllocs(t *testing.T) {
+	buf := make([]byte, MaxLen+TagLen)
+	f := Frame(mkFrame(1500))
+	tag := NewTag(42)
+	if a := testing.AllocsPerRun(100, func() {
+		g, _ := InsertTag(buf, f, tag)
+		_, _ = StripTag(buf, g)
+	}); a != 0 {
+		t.Errorf("InsertTag+StripTag allocs = %v, want 0", a)
+	}
 }

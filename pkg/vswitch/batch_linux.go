@@ -36,7 +36,7 @@ func (g *txGroup) iov(b []byte) {
 }
 
 // add appends one frame (b transformed by mode).
-func (g *txGroup) add(b []byte, mode uint8, tag *[4]byte) {
+func (g *txGroup) add(b []byte, mode uint8, tag *frame.Tag) {
 	if g.n == maxBatch {
 		// A frame reaches a destination at most once per batch; this cannot happen.
 		g.drops++
@@ -47,13 +47,13 @@ func (g *txGroup) add(b []byte, mode uint8, tag *[4]byte) {
 	case asIs:
 		g.iov(b)
 	case addTag:
-		g.iov(b[:12])
+		g.iov(b[:frame.TPIDOffset])
 		g.iov(tag[:])
-		g.iov(b[12:])
+		g.iov(b[frame.TPIDOffset:])
 	case delTag:
-		g.iov(b[:12])
-		if len(b) > 16 {
-			g.iov(b[16:])
+		g.iov(b[:frame.TPIDOffset])
+		if len(b) > frame.TagEnd {
+			g.iov(b[frame.TagEnd:])
 		}
 	}
 	h := &g.msgs[g.n].Hdr

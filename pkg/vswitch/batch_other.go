@@ -4,6 +4,8 @@
 
 package vswitch
 
+import "github.com/govde/govde/pkg/frame"
+
 // BUG(vswitch): recvmmsg/sendmmsg batching is Linux-only; elsewhere every endpoint goes through
 // the generic path (one frame per read, a bounded out-queue per endpoint).
 
@@ -18,7 +20,7 @@ type txGroup struct {
 
 func (g *txGroup) reset() { *g = txGroup{} }
 
-func (g *txGroup) add(b []byte, mode uint8, tag *[4]byte) { g.drops++ }
+func (g *txGroup) add(b []byte, mode uint8, tag *frame.Tag) { g.drops++ }
 
 func (r *rx) send(fd uintptr) bool { return true }
 

@@ -15,7 +15,22 @@
 // frame larger than a TAP's MTU) drops it and counts the drop: one slow client never slows the
 // others. The forwarding path does not allocate in steady state.
 //
-// Management methods (ports, VLANs, MAC table) are safe for concurrent use with forwarding and
-// with each other; errors they return are syscall.Errno values, as the management console reports
-// them ("1%03d %s").
+// Management methods (ports, VLANs, MAC table, FSTP settings) are safe for concurrent use with
+// forwarding and with each other; errors they return are syscall.Errno values, as the management
+// console reports them ("1%03d %s").
+//
+// The switch formats no console text. What happens in it (MAC learned or deleted, port allocated or
+// inactive, endpoint attached or closed, MAC moved) reaches Subscribe callbacks as typed Events;
+// package console turns them into vde_switch's debug lines. An event is built only when someone
+// subscribed. A MAC seen on another port than the one the table holds it for is counted per port
+// (PortInfo.MACMoves) and reported at most once per MACMoveInterval per port (log line and
+// EventMACMoved), so that a loop does not log a line per frame.
+//
+// FSTP: there is no spanning-tree state machine yet. The switch keeps the per-VLAN settings it will
+// use (edge flags, bonus port and cost; FSTPInfo) with vde_switch's lifetimes, and reports every
+// VLAN as vde_switch does with FSTP off.
+//
+// Source files: switch.go (Switch, Config, MAC table methods), endpoint.go (endpoints), serve.go
+// (VDE data sockets, TAPs), port.go, vlan.go, fdb.go (MAC table), forward.go and batch_linux.go
+// (the forwarding path), events.go, macmove.go, fstp.go.
 package vswitch

@@ -147,8 +147,8 @@ func (s *Switch) attach(sp epSpec) (*endpoint, error) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 
-	s.emit(TagEPAdd, "port/ep/+", "Port %02d FD %2d", p.num, e.id)
-	s.emit(TagPortDescr, "port/descr", "Port %02d FD %2d -> \"%s\"", p.num, e.id, e.descr)
+	s.emitPort(EventEndpointAdd, p.num, e.id, "")
+	s.emitPort(EventPortDescr, p.num, e.id, e.descr)
 	s.topologyChange(joined...)
 	go func() {
 		defer s.wg.Done()
@@ -190,13 +190,14 @@ func (s *Switch) removeEndpoint(e *endpoint) {
 	if last {
 		p.curUser = -1
 		left = p.vlansLocked()
+		s.fstp.clearEdges(p.num, allVLANs) // the reference's FSTP tables forget an inactive port
 	}
 	s.mu.Unlock()
 	close(e.quit)
 	e.ep.Close()
-	s.emit(TagEPDel, "port/ep/-", "Port %02d FD %2d", p.num, e.id)
+	s.emitPort(EventEndpointDel, p.num, e.id, "")
 	if last {
-		s.emit(TagPortDel, "port/-", "%02d", p.num)
+		s.emitPort(EventPortDel, p.num, 0, "")
 		s.flushHash(func(_ fdbKey, port int) bool { return port == p.num })
 		s.topologyChange(left...)
 	}

@@ -3,7 +3,6 @@
 package vswitch
 
 import (
-	"encoding/binary"
 	"sync"
 	"time"
 
@@ -54,7 +53,7 @@ type rx struct {
 	src *endpoint
 	now int64
 
-	tags [maxBatch][4]byte                 // tags to insert, per frame of the batch
+	tags [maxBatch]frame.Tag               // tags to insert, per frame of the batch
 	tmp  [frame.MaxLen + frame.TagLen]byte // a frame re-tagged for a direct endpoint
 
 	groups  []*txGroup // destinations of batched sends, valid up to ngroups
@@ -120,13 +119,13 @@ func (r *rx) handle(i int, b []byte) {
 	}
 	f := frame.Frame(b)
 	var vid int
-	tagged := f.EtherType() == frame.TPID8021Q
+	tagged := f.HasTPID()
 	if tagged {
-		if len(b) < frame.HeaderLen+frame.TagLen {
+		if len(b) < frame.TaggedHeaderLen {
 			r.inDrops++
 			return
 		}
-		vid = int(binary.BigEndian.Uint16(b[14:16]) & frame.VIDMask)
+		vid = int(f.Tag().VID())
 		if vt := t.vlans[vid]; vt == nil || in.num >= len(vt.member) || vt.member[in.num] == memberNone {
 			r.inDrops++
 			return
@@ -146,9 +145,9 @@ func (r *rx) handle(i int, b []byte) {
 		k := makeKey(src, vid)
 		old, created := r.s.fdb.learn(k, in.num, r.now)
 		if created {
-			r.s.emitHash(TagHashAdd, "hash/+", k, in.num)
+			r.s.emitHash(EventHashAdd, k, in.num)
 		} else if old != in.num {
-			r.s.logf("MAC %s moved from port %d to port %d", src, old, in.num)
+			r.s.macMoved(in, src, vid, old, r.now)
 		}
 	}
 	if !f.IsGroup() {
@@ -181,7 +180,7 @@ func (r *rx) handle(i int, b []byte) {
 }
 
 func (r *rx) setTag(i, vid int) {
-	r.tags[i] = [4]byte{0x81, 0x00, byte(vid >> 8), byte(vid)}
+	r.tags[i] = frame.NewTag(uint16(vid))
 }
 
 func (r *rx) flood(ports []*port, in *port, i int, b []byte, mode uint8) {
@@ -269,22 +268,23 @@ func (r *rx) group(d *endpoint) *txGroup {
 	return g
 }
 
-// transform returns b as mode makes it: b itself, or b re-tagged into dst.
-func transform(dst, b []byte, mode uint8, tag *[4]byte) []byte {
+// transform returns b as mode makes it: b itself, or b re-tagged into dst, which has room for
+// len(b)+frame.TagLen bytes. The forwarding path only asks to strip the tag of a tagged frame.
+func transform(dst, b []byte, mode uint8, tag *frame.Tag) []byte {
+	var f frame.Frame
 	switch mode {
 	case addTag:
-		copy(dst[:12], b[:12])
-		copy(dst[12:16], tag[:])
-		return dst[:16+copy(dst[16:], b[12:])]
+		f, _ = frame.InsertTag(dst, b, *tag)
 	case delTag:
-		copy(dst[:12], b[:12])
-		return dst[:12+copy(dst[12:], b[16:])]
+		f, _ = frame.StripTag(dst, b)
+	default:
+		return b
 	}
-	return b
+	return f
 }
 
 // enqueue copies a frame into d's out-queue, or drops and counts it when the queue is full.
-func (d *endpoint) enqueue(b []byte, mode uint8, tag *[4]byte) {
+func (d *endpoint) enqueue(b []byte, mode uint8, tag *frame.Tag) {
 	pk := pktPool.Get().(*pkt)
 	if mode == asIs {
 		pk.n = copy(pk.b[:], b)

@@ -74,8 +74,13 @@ func FuzzForward(f *testing.F) {
 		if !bytes.Equal(in, b) {
 			t.Fatalf("input buffer modified")
 		}
+		// An untagged broadcast always has somewhere to go (each port shares an untagged VLAN or
+		// the trunk with another): without this, a switch that forwards nothing would pass.
+		outs := 0
 		for i, rec := range recs {
-			for _, out := range rec.take() {
+			got := rec.take()
+			outs += len(got)
+			for _, out := range got {
 				if i == src {
 					t.Fatalf("frame sent back to its ingress port %d", i)
 				}
@@ -102,6 +107,9 @@ func FuzzForward(f *testing.F) {
 					t.Fatalf("addresses changed")
 				}
 			}
+		}
+		if fr := frame.Frame(b); len(b) >= frame.HeaderLen && len(b) <= frame.MaxLen-frame.TagLen && !fr.HasTPID() && fr.Dst() == frame.Broadcast && outs == 0 {
+			t.Fatalf("untagged broadcast from port %d forwarded nowhere", src)
 		}
 	})
 }

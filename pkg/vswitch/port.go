@@ -47,7 +47,10 @@ type PortInfo struct {
 	// restrict access (-1 = NONE).
 	CurUser, User, Group int
 	In, Out              Counters
-	Endpoints            []EndpointInfo // newest first
+	// MACMoves counts the source MACs that moved to this port from another one (a loop shows as a
+	// fast-growing count). port/print does not show it: its output is vde_switch's.
+	MACMoves  uint64
+	Endpoints []EndpointInfo // newest first
 }
 
 // A port is an allocated switch port. Its configuration is guarded by Switch.mu; the forwarding
@@ -65,6 +68,7 @@ type port struct {
 	epsSnap atomic.Pointer[[]*endpoint] // what forwarding reads
 
 	in, out counters
+	moves   moveCounter
 }
 
 func (p *port) active() bool { return len(p.eps) > 0 }
@@ -81,7 +85,7 @@ func (s *Switch) allocLocked(n int, notInPool bool) *port {
 	p.setEPsLocked(nil)
 	s.ports[n] = p
 	s.publishLocked()
-	s.emit(TagPortAdd, "port/+", "%02d", n)
+	s.emitPort(EventPortAdd, n, 0, "")
 	return p
 }
 
@@ -240,15 +244,14 @@ func (s *Switch) CloseEndpoint(n, id int) error {
 	return nil
 }
 
-// ResetCounters zeroes the counters of port n, or of every port if n is -1.
+// ResetCounters zeroes the counters (MACMoves included) of port n, or of every port if n is -1.
 func (s *Switch) ResetCounters(n int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if n == -1 {
 		for _, p := range s.ports {
 			if p != nil {
-				p.in.reset()
-				p.out.reset()
+				p.reset()
 			}
 		}
 		return nil
@@ -257,16 +260,21 @@ func (s *Switch) ResetCounters(n int) error {
 	if err != nil {
 		return err
 	}
+	p.reset()
+	return nil
+}
+
+func (p *port) reset() {
 	p.in.reset()
 	p.out.reset()
-	return nil
+	p.moves.total.Store(0)
 }
 
 func (p *port) info() PortInfo {
 	pi := PortInfo{
 		Num: p.num, Active: p.active(), NotInPool: p.notInPool, UntaggedVLAN: p.untagged,
 		CurUser: p.curUser, User: p.user, Group: p.group,
-		In: p.in.snapshot(), Out: p.out.snapshot(),
+		In: p.in.snapshot(), Out: p.out.snapshot(), MACMoves: p.moves.total.Load(),
 	}
 	for _, e := range p.eps {
 		pi.Endpoints = append(pi.Endpoints, EndpointInfo{ID: e.id, Module: e.module, Descr: e.descr})

@@ -51,28 +51,10 @@ type Config struct {
 	Group int
 	// GroupSet says that Group is meant literally (so gid 0 can be selected).
 	GroupSet bool
-	// Logf receives log lines such as "MAC … moved from port %d to port %d"; nil discards them.
+	// Logf receives log lines such as "MAC … moved from port %d to port %d" (at most one per
+	// MACMoveInterval per port); nil discards them.
 	Logf func(format string, args ...any)
 }
-
-// An Event is a debug event (debug/add): Tag is the reference's octal tag (0o11 hash/+ …),
-// Path the debug path ("hash/+") and Msg the formatted message.
-type Event struct {
-	Tag  int
-	Path string
-	Msg  string
-}
-
-// Debug event tags, as vde_switch numbers them.
-const (
-	TagHashAdd   = 0o11
-	TagHashDel   = 0o12
-	TagPortAdd   = 0o21
-	TagPortDel   = 0o22
-	TagPortDescr = 0o23
-	TagEPAdd     = 0o31
-	TagEPDel     = 0o32
-)
 
 // A Switch is a virtual Ethernet switch. All methods are safe for concurrent use.
 type Switch struct {
@@ -96,10 +78,9 @@ type Switch struct {
 	table atomic.Pointer[fwdTable]
 	fdb   *fdb
 
-	subMu   sync.RWMutex // held for reading while callbacks run, so cancel waits for them
-	subs    map[int]func(Event)
-	nextSub int
-	nsubs   atomic.Int32
+	fstp fstpState // guarded by mu
+
+	ev events
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -154,7 +135,7 @@ func New(cfg Config) (*Switch, error) {
 		vlans:    map[int]bool{0: true},
 		nextID:   1,
 		fdb:      newFDB(cfg.HashSize),
-		subs:     make(map[int]func(Event)),
+		fstp:     newFSTPState(),
 		done:     make(chan struct{}),
 	}
 	if s.logf == nil {
@@ -206,50 +187,6 @@ func (s *Switch) Close() error {
 	return nil
 }
 
-// Subscribe calls fn for every debug event until cancel is called; once cancel returns, fn is
-// not running and will not be called again. fn is called from forwarding and management
-// goroutines, possibly concurrently, sometimes with the switch's configuration lock held: it must
-// not block and must not call back into the Switch (queue the event instead).
-func (s *Switch) Subscribe(fn func(Event)) (cancel func()) {
-	s.subMu.Lock()
-	id := s.nextSub
-	s.nextSub++
-	s.subs[id] = fn
-	s.nsubs.Store(int32(len(s.subs)))
-	s.subMu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			s.subMu.Lock()
-			delete(s.subs, id)
-			s.nsubs.Store(int32(len(s.subs)))
-			s.subMu.Unlock()
-		})
-	}
-}
-
-func (s *Switch) emit(tag int, path, format string, args ...any) {
-	if s.nsubs.Load() == 0 {
-		return
-	}
-	ev := Event{Tag: tag, Path: path, Msg: fmt.Sprintf(format, args...)}
-	s.subMu.RLock()
-	defer s.subMu.RUnlock()
-	for _, fn := range s.subs {
-		fn(ev)
-	}
-}
-
-func (s *Switch) emitHash(tag int, path string, k fdbKey, port int) {
-	if s.nsubs.Load() == 0 {
-		return
-	}
-	m := k.mac()
-	v := k.vlan()
-	s.emit(tag, path, "%02x:%02x:%02x:%02x:%02x:%02x VLAN %02x:%02x Port %d",
-		m[0], m[1], m[2], m[3], m[4], m[5], v&0xff, v>>8, port)
-}
-
 // ageLoop deletes MAC table entries that expired, every GC interval.
 func (s *Switch) ageLoop() {
 	t := time.NewTimer(time.Duration(s.fdb.gcInterval.Load()))
@@ -261,7 +198,7 @@ func (s *Switch) ageLoop() {
 		case <-s.fdb.gcReset:
 		case <-t.C:
 			for _, g := range s.fdb.expireOld(s.now()) {
-				s.emitHash(TagHashDel, "hash/-", g.k, g.port)
+				s.emitHash(EventHashDel, g.k, g.port)
 			}
 		}
 		t.Reset(time.Duration(s.fdb.gcInterval.Load()))
@@ -281,7 +218,7 @@ func (s *Switch) SetHashSize(n int) error {
 		p <<= 1
 	}
 	for _, g := range s.fdb.setSize(p) {
-		s.emitHash(TagHashDel, "hash/-", g.k, g.port)
+		s.emitHash(EventHashDel, g.k, g.port)
 	}
 	return nil
 }
@@ -327,7 +264,7 @@ func (s *Switch) FindHash(mac frame.MAC, vlan int) (HashEntry, bool) {
 
 func (s *Switch) flushHash(del func(k fdbKey, port int) bool) {
 	for _, g := range s.fdb.deleteIf(func(k fdbKey, e *fdbEntry) bool { return del(k, int(e.port.Load())) }) {
-		s.emitHash(TagHashDel, "hash/-", g.k, g.port)
+		s.emitHash(EventHashDel, g.k, g.port)
 	}
 }
 

@@ -107,6 +107,7 @@ func (s *Switch) RemoveVLAN(v int) error {
 		}
 	}
 	delete(s.vlans, v)
+	s.fstp.forgetVLAN(v)
 	s.publishLocked()
 	return nil
 }
@@ -126,7 +127,8 @@ func (s *Switch) vlanPortLocked(v, n int) (*port, error) {
 }
 
 // AddVLANPort makes port n a tagged member of VLAN v: EINVAL out of range, ENXIO if the VLAN or
-// port does not exist, EEXIST if it is already a member.
+// port does not exist, EEXIST if it is already a member. Adding a tagged member again still
+// forgets its FSTP edge flag in v, as the reference re-adds it to the VLAN's FSTP table.
 func (s *Switch) AddVLANPort(v, n int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -134,7 +136,11 @@ func (s *Switch) AddVLANPort(v, n int) error {
 	if err != nil {
 		return err
 	}
-	if p.untagged == v || p.tagged[v] {
+	if p.untagged == v {
+		return syscall.EEXIST
+	}
+	s.fstp.clearEdges(n, v)
+	if p.tagged[v] {
 		return syscall.EEXIST
 	}
 	p.tagged[v] = true
@@ -149,7 +155,8 @@ func (s *Switch) AddVLANPort(v, n int) error {
 }
 
 // DelVLANPort removes port n from the tagged members of VLAN v: EADDRINUSE if v is the port's
-// untagged VLAN, ENXIO if it is not a member. Its MAC table entries in v are flushed.
+// untagged VLAN, ENXIO if it is not a member. Its MAC table entries in v are flushed. Unless v is
+// the port's untagged VLAN, its FSTP edge flag in v is forgotten (also when it was not a member).
 func (s *Switch) DelVLANPort(v, n int) error {
 	s.mu.Lock()
 	p, err := s.vlanPortLocked(v, n)
@@ -161,6 +168,7 @@ func (s *Switch) DelVLANPort(v, n int) error {
 		s.mu.Unlock()
 		return syscall.EADDRINUSE
 	}
+	s.fstp.clearEdges(n, v)
 	if !p.tagged[v] {
 		s.mu.Unlock()
 		return syscall.ENXIO
@@ -178,7 +186,8 @@ func (s *Switch) DelVLANPort(v, n int) error {
 }
 
 // SetPortVLAN sets the untagged VLAN of port n (NoVLAN: drop untagged frames) and flushes the
-// port's MAC table entries: EINVAL out of range, ENXIO if the VLAN or port does not exist.
+// port's MAC table entries and its FSTP edge flags in the old and new VLAN: EINVAL out of range,
+// ENXIO if the VLAN or port does not exist.
 func (s *Switch) SetPortVLAN(n, v int) error {
 	s.mu.Lock()
 	var p *port
@@ -194,6 +203,8 @@ func (s *Switch) SetPortVLAN(n, v int) error {
 	}
 	old := p.untagged
 	p.untagged = v
+	s.fstp.clearEdges(n, old)
+	s.fstp.clearEdges(n, v)
 	if v != NoVLAN {
 		delete(p.tagged, v)
 	}
@@ -238,11 +249,7 @@ func (s *Switch) vlanInfoLocked(v int, all bool) VLANInfo {
 func (s *Switch) VLANs(all bool) []VLANInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids := make([]int, 0, len(s.vlans))
-	for v := range s.vlans {
-		ids = append(ids, v)
-	}
-	sort.Ints(ids)
+	ids := s.vlanIDsLocked()
 	out := make([]VLANInfo, 0, len(ids))
 	for _, v := range ids {
 		out = append(out, s.vlanInfoLocked(v, all))
@@ -261,4 +268,14 @@ func (s *Switch) VLAN(v int, all bool) (VLANInfo, error) {
 		return VLANInfo{}, syscall.ENXIO
 	}
 	return s.vlanInfoLocked(v, all), nil
+}
+
+// vlanIDsLocked returns the existing VLAN ids in ascending order.
+func (s *Switch) vlanIDsLocked() []int {
+	ids := make([]int, 0, len(s.vlans))
+	for v := range s.vlans {
+		ids = append(ids, v)
+	}
+	sort.Ints(ids)
+	return ids
 }

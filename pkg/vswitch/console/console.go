@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
-	"sync"
 
 	"github.com/govde/govde/internal/buildinfo"
 	"github.com/govde/govde/pkg/mgmt"
@@ -50,10 +47,6 @@ type Console struct {
 	cfg    Config
 	sw     *vswitch.Switch
 	cancel func() // ends the subscription to the switch's events
-
-	fmu   sync.Mutex // guards the FSTP settings kept for fstp/print
-	edge  map[[2]int]bool
-	bonus map[int][2]int // vlan → port, cost
 }
 
 // New returns the console of cfg.Switch, subscribed to its debug events. Close unsubscribes.
@@ -61,7 +54,7 @@ func New(cfg Config) *Console {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	c := &Console{cfg: cfg, sw: cfg.Switch, edge: map[[2]int]bool{}, bonus: map[int][2]int{}}
+	c := &Console{cfg: cfg, sw: cfg.Switch}
 	c.Server = mgmt.New(mgmt.Config{Banner: Banner(), Prompt: Prompt, EndOfSession: EndOfSession, Help: helpLayout,
 		Logf: cfg.Logf, Commands: []mgmt.Command{
 			{Path: "ds", Syntax: "============", Help: "DATA SOCKET MENU"},
@@ -86,33 +79,22 @@ func New(cfg Config) *Console {
 		mgmt.DebugCategory{Path: "mgmt/+", Tag: 0o2001},
 		mgmt.DebugCategory{Path: "mgmt/-", Tag: 0o2002},
 		mgmt.DebugCategory{Path: "sig/hup", Tag: 0o3001},
-		mgmt.DebugCategory{Path: "hash/+", Tag: vswitch.TagHashAdd, Help: "hash: new element"},
-		mgmt.DebugCategory{Path: "hash/-", Tag: vswitch.TagHashDel, Help: "hash: discarded element"},
+		mgmt.DebugCategory{Path: "hash/+", Tag: tagHashAdd, Help: "hash: new element"},
+		mgmt.DebugCategory{Path: "hash/-", Tag: tagHashDel, Help: "hash: discarded element"},
 		mgmt.DebugCategory{Path: "fstp/status", Tag: 0o44, Help: "fstp: status change"},
 		mgmt.DebugCategory{Path: "fstp/root", Tag: 0o45, Help: "fstp: rootswitch/port change"},
 		mgmt.DebugCategory{Path: "fstp/+", Tag: 0o41, Help: "fstp: port becomes active"},
 		mgmt.DebugCategory{Path: "fstp/-", Tag: 0o42, Help: "fstp: port becomes inactive"},
-		mgmt.DebugCategory{Path: "port/+", Tag: vswitch.TagPortAdd, Help: "new port"},
-		mgmt.DebugCategory{Path: "port/-", Tag: vswitch.TagPortDel, Help: "closed port"},
-		mgmt.DebugCategory{Path: "port/descr", Tag: vswitch.TagPortDescr, Help: "set port description"},
-		mgmt.DebugCategory{Path: "port/ep/+", Tag: vswitch.TagEPAdd, Help: "new endpoint"},
-		mgmt.DebugCategory{Path: "port/ep/-", Tag: vswitch.TagEPDel, Help: "closed endpoint"},
+		mgmt.DebugCategory{Path: "port/+", Tag: tagPortAdd, Help: "new port"},
+		mgmt.DebugCategory{Path: "port/-", Tag: tagPortDel, Help: "closed port"},
+		mgmt.DebugCategory{Path: "port/descr", Tag: tagPortDescr, Help: "set port description"},
+		mgmt.DebugCategory{Path: "port/ep/+", Tag: tagEPAdd, Help: "new endpoint"},
+		mgmt.DebugCategory{Path: "port/ep/-", Tag: tagEPDel, Help: "closed endpoint"},
 		mgmt.DebugCategory{Path: "packet/in", Tag: 0o1001},
 		mgmt.DebugCategory{Path: "packet/out", Tag: 0o1002},
 	)
 	c.cancel = c.sw.Subscribe(c.event)
 	return c
-}
-
-// event receives the switch's debug events: it forwards them to subscribed sessions and notes
-// ports going inactive, which lose their FSTP edge flags as in the reference.
-func (c *Console) event(ev vswitch.Event) {
-	c.Server.Event(ev.Path, ev.Msg)
-	if ev.Tag == vswitch.TagPortDel {
-		if n, err := strconv.Atoi(strings.TrimSpace(ev.Msg)); err == nil {
-			c.clearEdges(n, -1)
-		}
-	}
 }
 
 // Event reports a debug event of the program itself (such as sig/hup) to subscribed sessions.

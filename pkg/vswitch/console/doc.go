@@ -2,7 +2,9 @@
 
 // Package console is vswitch's management console: the vde_switch command table (ds, help, logout,
 // shutdown, showinfo, load, debug, plugin, hash, fstp, port and vlan commands) with the reference's
-// output formats, on top of pkg/mgmt and a *vswitch.Switch.
+// output formats, on top of pkg/mgmt and a *vswitch.Switch. The switch keeps the state (FSTP
+// settings included) and reports typed events; this package parses command lines and formats
+// state and events (events.go: the debug lines) byte for byte as vde_switch does.
 //
 // Deliberate differences from vde_switch 2.3.2 (r586):
 //   - banner and showinfo name this program and its version (same two-line shape);

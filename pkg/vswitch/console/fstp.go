@@ -41,131 +41,69 @@ func (c *Console) fstpSet(_ *mgmt.Session, w io.Writer, arg string) error {
 	return nil
 }
 
-// fstpTriple parses "VLAN PORT X" and checks it as the reference does: EINVAL for a bad syntax or
-// range, ENXIO for a VLAN that does not exist.
-func (c *Console) fstpTriple(arg string) (vlan, port, x int, err error) {
+// fstpTriple parses "VLAN PORT X" (EINVAL for a bad syntax); the switch checks the values.
+func fstpTriple(arg string) (vlan, port, x int, err error) {
 	v, n := mgmt.Ints(arg, "iii")
 	if n != 3 {
 		return 0, 0, 0, syscall.EINVAL
 	}
-	vlan, port, x = v[0], v[1], v[2]
-	if vlan < 0 || vlan >= numOfVLAN || port < 0 || port >= c.sw.NumPorts() {
-		return 0, 0, 0, syscall.EINVAL
-	}
-	if _, err := c.sw.VLAN(vlan, false); err != nil {
-		return 0, 0, 0, syscall.ENXIO
-	}
-	return vlan, port, x, nil
+	return v[0], v[1], v[2], nil
 }
 
 func (c *Console) fstpSetedge(_ *mgmt.Session, _ io.Writer, arg string) error {
-	vlan, port, on, err := c.fstpTriple(arg)
+	vlan, port, on, err := fstpTriple(arg)
 	if err != nil {
 		return err
 	}
-	if on == 0 {
-		c.clearEdges(port, vlan)
-		return nil
-	}
-	// The reference keeps the flag in the VLAN's FSTP table, which forgets it whenever the port
-	// joins or leaves the VLAN (becoming active or inactive included). A flag set on an inactive
-	// port is therefore never seen, and one set on an active port lasts until such a change.
-	if p, err := c.sw.Port(port); err == nil && p.Active {
-		c.fmu.Lock()
-		c.edge[[2]int{vlan, port}] = true
-		c.fmu.Unlock()
-	}
-	return nil
-}
-
-// clearEdges forgets the FSTP edge flag of port in vlan, or in every VLAN when vlan is -1.
-func (c *Console) clearEdges(port, vlan int) {
-	c.fmu.Lock()
-	defer c.fmu.Unlock()
-	for k := range c.edge {
-		if k[1] == port && (vlan == -1 || k[0] == vlan) {
-			delete(c.edge, k)
-		}
-	}
-}
-
-// membershipChanged forgets the edge flags that a change of port's VLANs resets in the reference.
-func (c *Console) membershipChanged(port int, vlans ...int) {
-	for _, v := range vlans {
-		c.clearEdges(port, v)
-	}
+	return c.sw.SetFSTPEdge(vlan, port, on != 0)
 }
 
 func (c *Console) fstpBonus(_ *mgmt.Session, _ io.Writer, arg string) error {
-	vlan, port, cost, err := c.fstpTriple(arg)
+	vlan, port, cost, err := fstpTriple(arg)
 	if err != nil {
 		return err
 	}
-	c.fmu.Lock()
-	defer c.fmu.Unlock()
-	c.bonus[vlan] = [2]int{port, cost}
-	return nil
-}
-
-// forgetVLAN drops the FSTP settings of a removed VLAN, as the reference frees its FSTP table.
-func (c *Console) forgetVLAN(vlan int) {
-	c.fmu.Lock()
-	defer c.fmu.Unlock()
-	delete(c.bonus, vlan)
-	for k := range c.edge {
-		if k[0] == vlan {
-			delete(c.edge, k)
-		}
-	}
+	return c.sw.SetFSTPBonus(vlan, port, cost)
 }
 
 func (c *Console) fstpPrint(_ *mgmt.Session, w io.Writer, arg string) error {
-	if arg != "" {
-		v := mgmt.Atoi(arg)
-		if v < 0 || v >= numOfVLAN-1 {
-			return syscall.EINVAL
+	if arg == "" {
+		for _, fi := range c.sw.FSTPAll() {
+			printFSTP(w, fi)
 		}
-		vi, err := c.sw.VLAN(v, false)
-		if err != nil {
-			return syscall.ENXIO
-		}
-		c.fstpPrintVLAN(w, vi)
 		return nil
 	}
-	for _, vi := range c.sw.VLANs(false) {
-		c.fstpPrintVLAN(w, vi)
+	fi, err := c.sw.FSTP(mgmt.Atoi(arg))
+	if err != nil {
+		return err
 	}
+	printFSTP(w, fi)
 	return nil
 }
 
-// fstpPrintVLAN prints one VLAN as the reference's FSTP-off root switch: untagged active ports
-// first, then tagged ones (whose role the reference always shows as Unknown).
-func (c *Console) fstpPrintVLAN(w io.Writer, vi vswitch.VLANInfo) {
-	m, p := c.sw.MAC(), c.sw.Priority()
-	c.fmu.Lock()
-	bonus := c.bonus[vi.ID]
-	c.fmu.Unlock()
-	fmt.Fprintf(w, "FST DATA VLAN %04d ROOTSWITCH FSTP IS DISABLED\n", vi.ID)
-	fmt.Fprintf(w, " ++ root %02x:%02x:%s\n", p>>8, p&0xff, m)
+// roleNames are the port roles as fstp/print names them.
+var roleNames = [...]string{
+	vswitch.RoleUnknown:    "Unknown",
+	vswitch.RoleRoot:       "Root",
+	vswitch.RoleDesignated: "Designated",
+	vswitch.RoleAlternate:  "Alternate",
+	vswitch.RoleBackup:     "Backup",
+	vswitch.RoleEdge:       "Edge",
+}
+
+// printFSTP prints one VLAN's spanning tree as the reference does with FSTP off.
+func printFSTP(w io.Writer, fi vswitch.FSTPInfo) {
+	fmt.Fprintf(w, "FST DATA VLAN %04d ROOTSWITCH FSTP IS DISABLED\n", fi.VLAN)
+	fmt.Fprintf(w, " ++ root %02x:%02x:%s\n", fi.RootPriority>>8, fi.RootPriority&0xff, fi.RootMAC)
 	fmt.Fprintf(w, " ++ designated ff:ff:ff:ff:ff:ff:ff:ff\n")
-	fmt.Fprintf(w, " ++ rootport 0000 cost 0 age %d bonusport %04d bonuscost %d\n",
-		int(c.sw.Uptime().Seconds()), bonus[0], bonus[1])
-	for _, tagged := range []bool{false, true} {
-		for _, vp := range vi.Ports {
-			if vp.Tagged != tagged || !vp.Active {
-				continue
-			}
-			role := "Unknown"
-			if !tagged {
-				role = "Designated"
-				c.fmu.Lock()
-				if c.edge[[2]int{vi.ID, vp.Port}] {
-					role = "Edge"
-				}
-				c.fmu.Unlock()
-			}
-			fmt.Fprintf(w, " -- Port %04d tagged=%d portcost=20000000 role=%s\n", vp.Port, b2i(tagged), role)
+	fmt.Fprintf(w, " ++ rootport %04d cost %d age %d bonusport %04d bonuscost %d\n",
+		fi.RootPort, fi.RootCost, int(fi.Age.Seconds()), fi.BonusPort, fi.BonusCost)
+	for _, p := range fi.Ports {
+		role := "Unknown"
+		if int(p.Role) < len(roleNames) {
+			role = roleNames[p.Role]
 		}
+		fmt.Fprintf(w, " -- Port %04d tagged=%d portcost=%d role=%s\n", p.Port, b2i(p.Tagged), p.Cost, role)
 	}
 }
 

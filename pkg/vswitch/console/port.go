@@ -59,12 +59,7 @@ func (c *Console) portSetvlan(_ *mgmt.Session, _ io.Writer, arg string) error {
 	if vlan == numOfVLAN-1 { // 4094 can never exist
 		return syscall.ENXIO
 	}
-	old, _ := c.sw.Port(port)
-	if err := c.sw.SetPortVLAN(port, vlan); err != nil {
-		return err
-	}
-	c.membershipChanged(port, old.UntaggedVLAN, vlan)
-	return nil
+	return c.sw.SetPortVLAN(port, vlan)
 }
 
 // portCreate creates port n; n = 0 (also "abc" or nothing, which atoi reads as 0) allocates the lowest

@@ -42,11 +42,7 @@ func (c *Console) vlanRemove(v int) error {
 		}
 		return syscall.EINVAL
 	}
-	if err := c.sw.RemoveVLAN(v); err != nil {
-		return err
-	}
-	c.forgetVLAN(v)
-	return nil
+	return c.sw.RemoveVLAN(v)
 }
 
 // vlanPortArgs parses "N PORT" and checks that both exist, as the reference does before changing
@@ -77,9 +73,6 @@ func (c *Console) vlanAddport(_ *mgmt.Session, _ io.Writer, arg string) error {
 	if err := c.sw.AddVLANPort(vlan, port); err != nil && !errors.Is(err, syscall.EEXIST) {
 		return err
 	}
-	if p, err := c.sw.Port(port); err == nil && p.UntaggedVLAN != vlan {
-		c.membershipChanged(port, vlan)
-	}
 	return nil // adding a member again is not an error in the reference
 }
 
@@ -88,12 +81,10 @@ func (c *Console) vlanDelport(_ *mgmt.Session, _ io.Writer, arg string) error {
 	if err != nil {
 		return err
 	}
-	err = c.sw.DelVLANPort(vlan, port)
-	if err == nil || errors.Is(err, syscall.ENXIO) {
-		c.membershipChanged(port, vlan)
-		return nil // not a member: nothing to do, as in the reference
+	if err := c.sw.DelVLANPort(vlan, port); err != nil && !errors.Is(err, syscall.ENXIO) {
+		return err
 	}
-	return err
+	return nil // not a member: nothing to do, as in the reference
 }
 
 func (c *Console) vlanPrint(w io.Writer, arg string, all bool) error {
