@@ -23,7 +23,7 @@ SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
 FUZZTIME ?= 10s
 TESTFLAGS ?=
 
-.PHONY: all build install install-compat uninstall test test-race test-root unit deps fmt-check vet lint fuzz bench demo clean
+.PHONY: all build install install-compat uninstall test test-race test-root unit deps fmt-check vet lint fuzz bench bench-compare demo clean
 
 all: build
 
@@ -80,6 +80,11 @@ fuzz:
 
 bench: deps build
 	@scripts/bench.sh
+
+# bench-compare BASE=REV: every scripts/bench-*.sh for REV's tree and for this one, alternating, in one run.
+bench-compare: deps build
+	@test -n "$(BASE)" || { echo "usage: make bench-compare BASE=REV"; exit 2; }
+	@scripts/compare-bench.sh $(BASE)
 
 demo: deps build
 	@scripts/demo.sh
