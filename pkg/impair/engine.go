@@ -309,25 +309,39 @@ func (e *Engine) Pop(d Dir, now time.Time) (p Packet, ok bool) {
 	return Packet{Dir: d, buf: en.buf, n: en.n}, true
 }
 
-// noise flips bits of b: their number grows by one while a draw in [0, 8·2^20) is below
-// len(b)·8·perMiB, as in the reference, and each flip hits a uniformly drawn bit of b. Deviation: the
-// reference draws positions over len+2 bytes starting 2 bytes in, so some flips land past the frame
-// and are lost; here every flip is inside the frame. Flips are capped at the frame's bit count.
+// noise flips bits of b, each independently with probability perMiB/(8·2^20), so that a frame of
+// n bytes gets n·perMiB/2^20 flipped bits on average: exactly the configured bits per MiB. It draws
+// the gaps between flipped bits (geometric), so its cost grows with the flips, not the frame.
+//
+// Deviations from the reference, which counts flips as 1 + successive successes of a draw below
+// n·perMiB/2^20 (mean q/(1−q) rather than q, endless for q ≥ 1) and places each in [0, n+2) bytes
+// from byte 2 (the first two bytes never damaged, flips past the end lost): here the count is
+// binomial with the configured mean, and every flip hits a distinct bit inside the frame.
 func (e *Engine) noise(b []byte, perMiB float64) int {
 	bits := len(b) * 8
-	if bits == 0 || perMiB <= 0 {
+	p := perMiB / (8 * (1 << 20))
+	if bits == 0 || !(p > 0) {
 		return 0
 	}
-	limit := float64(bits) * perMiB
+	flip := func(i int) { b[i>>3] ^= 1 << (i & 7) }
+	if p >= 1 {
+		for i := range bits {
+			flip(i)
+		}
+		return bits
+	}
+	l := math.Log1p(-p)
 	n := 0
-	for n < bits && e.rnd.uniform()*8*(1<<20) < limit {
+	for i := -1; ; {
+		// gap ~ Geometric(p): the number of intact bits before the next flipped one.
+		gap := math.Floor(math.Log(1-e.rnd.uniform()) / l)
+		if gap >= float64(bits-1-i) {
+			return n
+		}
+		i += int(gap) + 1
+		flip(i)
 		n++
 	}
-	for range n {
-		i := e.rnd.r.IntN(bits)
-		b[i>>3] ^= 1 << (i & 7)
-	}
-	return n
 }
 
 // Release returns a Packet's buffer to the engine. Releasing a Packet twice corrupts the engine.
