@@ -41,6 +41,8 @@ type Waker struct {
 }
 
 // NewWaker returns a disarmed Waker that calls fire (in a timer goroutine) when a deadline is reached.
+// An Arm for a later time made while an earlier one is pending is not kept, so fire must re-arm from
+// the engine's state (Next, MarkovNext) after popping.
 func NewWaker(c Clock, fire func()) *Waker {
 	w := &Waker{clock: c}
 	w.t = c.AfterFunc(time.Hour, func() {

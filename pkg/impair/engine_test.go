@@ -296,3 +296,24 @@ func BenchmarkProcessPop(b *testing.B) {
 		drain(e, LR, now)
 	}
 }
+
+// TestConcurrent runs both directions from their own goroutines, as a relay does, under -race.
+func TestConcurrent(t *testing.T) {
+	e := newEngine(t, 8, Loss, "10", Dup, "10", Delay, "0+1", Noise, "100")
+	done := make(chan int)
+	for d := LR; d <= RL; d++ {
+		go func() {
+			n := 0
+			for i := range 5000 {
+				e.Process(d, make([]byte, 100+i%100), time.Now()) // shared time never goes backwards
+				n += drain(e, d, time.Now())
+			}
+			done <- n + drain(e, d, time.Now().Add(time.Second))
+		}()
+	}
+	got := <-done + <-done
+	s0, s1 := e.Stats(LR), e.Stats(RL)
+	if uint64(got) != s0.Out+s1.Out || s0.In != 5000 || s1.In != 5000 || e.QueuedFrames() != 0 {
+		t.Fatalf("delivered %d, stats %+v %+v, %d still queued", got, s0, s1, e.QueuedFrames())
+	}
+}
