@@ -12,7 +12,12 @@
 //
 //	v := e.Process(impair.LR, frame, now) // copies frame into pooled buffers; never keeps frame
 //	for { p, ok := e.Pop(impair.LR, now); if !ok { break }; write(p.Bytes()); e.Release(p) }
-//	// re-arm the direction's wake-up timer at e.Next(impair.LR); do not read LR input before v.NextSend
+//	waker.Arm(e.Next(impair.LR)) // a Waker (one reused timer) pops again when the next copy is due
+//	// with a speed set, do not read LR input again before v.NextSend
+//
+// With Markov nodes, the driver calls e.Tick(now, nil) once at start (the chain's clock starts at
+// the first time the engine sees), arms the waker at e.MarkovNext() too, and on each wake-up calls
+// Tick and sends e.TransitionLine(t) for each transition returned to the markov-debug sessions.
 //
 // Values use wirefilter's syntax, [LR|RL]<value>[+<plus>][K|M|G][U|N][[node]] (ParseValue), and are
 // shown with C's %g (FormatG), so that a console can be byte-identical to the reference.
