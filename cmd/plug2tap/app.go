@@ -16,6 +16,7 @@ import (
 	"github.com/govde/govde/internal/daemon"
 	"github.com/govde/govde/pkg/frame"
 	"github.com/govde/govde/pkg/plug"
+	"github.com/govde/govde/pkg/relay"
 	"github.com/govde/govde/pkg/tap"
 	"github.com/govde/govde/pkg/vde"
 	"github.com/urfave/cli/v2"
@@ -137,23 +138,23 @@ func serve(ctx context.Context, cfg config, ready *daemon.Child) (err error) {
 			err = cmdutil.Exit(1) // the parent prints it
 		}
 	}()
+	// Opened raw, the switch (or stream) and the TAP let relay.Join take its poll(2) fast path.
 	var sw frame.Endpoint
 	if cfg.sock == "-" {
-		var restore func()
-		sw, restore = openStdio()
-		defer restore()
+		sw, err = plug.OpenStdio()
 	} else {
 		sw, err = plug.Open(ctx, cfg.sock, plug.Options{
 			Descr: vde.Description(descrPrefix),
 			Group: cfg.group,
 			Mode:  cfg.mode,
 			Port:  cfg.port,
+			Raw:   true,
 		})
 	}
 	if err != nil {
 		return err
 	}
-	dev, err := tap.Open(cfg.tap)
+	dev, err := tap.OpenConfig(tap.Config{Name: cfg.tap, Raw: true})
 	if err != nil {
 		sw.Close()
 		return err
@@ -177,7 +178,7 @@ func serve(ctx context.Context, cfg config, ready *daemon.Child) (err error) {
 		ready = nil
 		os.Chdir("/") // like daemon(3); the pidfile path was made absolute by configFrom
 	}
-	jerr := tap.Join(ctx, dev, sw, nil)
+	jerr := relay.Join(ctx, dev, sw, nil)
 	if jerr != nil && logw != nil {
 		fmt.Fprintf(logw, "plug2tap %s: %v", cfg.tap, jerr)
 	}
