@@ -33,13 +33,26 @@ func newRawStream(rfd, wfd int, own bool) (*rawStream, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := rawfd.New(wfd, own, false)
+	out, err := rawfd.New(wfd, own && wfd != rfd, false) // one descriptor is closed once
 	if err != nil {
 		in.Close()
 		return nil, err
 	}
 	s := &rawStream{in: in, out: out}
 	s.Conn = stream.NewConn(in, out, nil)
+	return s, nil
+}
+
+// NewRawStream returns the VDE 2-byte stream read from rfd and written to wfd (the two ends of a socket,
+// the same descriptor twice, or a pipe pair) as a raw Endpoint: a frame.Raw for pkg/relay's poll(2)
+// loop that also works as an ordinary Endpoint. The descriptors' modes are left alone and they must not
+// be registered with the Go runtime's poller (take them from unix.Pipe2, unix.Socketpair, or a dup).
+// When own is true Close closes them.
+func NewRawStream(rfd, wfd int, own bool) (frame.Endpoint, error) {
+	s, err := newRawStream(rfd, wfd, own)
+	if err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -55,8 +68,10 @@ func (s *rawStream) RawDesc() (frame.RawDesc, bool) {
 func (s *rawStream) Close() error {
 	s.once.Do(func() {
 		s.Conn.Close()
+		s.in.Shutdown()
+		s.out.Shutdown()
+		s.out.Close() // waits for a blocked write, then the reader, before the descriptor goes
 		s.in.Close()
-		s.out.Close()
 		if s.restore != nil {
 			s.restore()
 		}
