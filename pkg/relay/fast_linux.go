@@ -144,6 +144,10 @@ func (s *side) init(d frame.RawDesc, cnt *Counters) bool {
 		return false
 	}
 	s.rnb = fl&unix.O_NONBLOCK != 0
+	if fl, err = unix.FcntlInt(uintptr(s.wfd), unix.F_GETFL, 0); err != nil {
+		return false
+	}
+	s.out.nb = fl&unix.O_NONBLOCK != 0
 	s.stream = d.Stream
 	if s.stream {
 		s.in = make([]byte, streamBuf)
@@ -308,7 +312,7 @@ func (l *loop) readOnce(src *side, o *outq, dir Dir) (more bool, err error) {
 	} else {
 		b = src.in
 	}
-	n, _, e := syscall.Syscall(syscall.SYS_READ, uintptr(src.rfd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	n, e := sysIO(syscall.SYS_READ, src.rfd, b, src.rnb)
 	switch e {
 	case 0:
 	case syscall.EAGAIN, syscall.EINTR:

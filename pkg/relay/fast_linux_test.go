@@ -390,14 +390,26 @@ func TestFastZeroAllocsPerFrame(t *testing.T) {
 	}
 }
 
-// BenchmarkFast measures the poll loop on socket pairs: one frame TAP→switch per iteration.
+// BenchmarkFast measures the poll loop on socket pairs, one frame TAP→switch (datagram) or
+// TAP→stream per iteration, against the goroutine path on the same raw endpoints.
 func BenchmarkFast(b *testing.B) {
-	for _, typ := range []int{unix.SOCK_DGRAM, unix.SOCK_STREAM} {
-		name := map[int]string{unix.SOCK_DGRAM: "dgram", unix.SOCK_STREAM: "stream"}[typ]
+	for _, slow := range []bool{false, true} {
+		for _, typ := range []int{unix.SOCK_DGRAM, unix.SOCK_STREAM} {
+			benchFast(b, typ, slow)
+		}
+	}
+}
+
+func benchFast(b *testing.B, typ int, slow bool) {
+	name := map[int]string{unix.SOCK_DGRAM: "dgram", unix.SOCK_STREAM: "stream"}[typ]
+	if slow {
+		name = "goroutines-" + name
+	}
+	{
 		b.Run(name, func(b *testing.B) {
 			d, tapPeer := newRawEP(b, unix.SOCK_DGRAM)
 			c, swPeer := newRawEP(b, typ)
-			errc := startJoin(context.Background(), d, c, nil)
+			errc := startJoin(context.Background(), d, c, &Config{NoFastPath: slow})
 			buf := make([]byte, 2048)
 			want := len(payload)
 			if typ == unix.SOCK_STREAM {
@@ -414,7 +426,8 @@ func BenchmarkFast(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			c.hangUp()
+			c.Close() // the goroutine path does not watch Done: close instead of hanging up
+
 			if err := <-errc; err != nil {
 				b.Fatal(err)
 			}

@@ -19,6 +19,7 @@ type outq struct {
 	mu       sync.Mutex // guards everything below; taken by the loop and by Emit
 	fd       int
 	stream   bool
+	nb       bool // fd is non-blocking
 	buf      []byte
 	off, end int   // buf[off:end] waits for the descriptor
 	err      error // a write error that ended the relay
@@ -51,7 +52,7 @@ func (o *outq) put(f []byte) {
 		o.c.Bytes.Add(uint64(len(f)))
 		return
 	}
-	switch e := write(o.fd, f); e {
+	switch e := write(o.fd, f, o.nb); e {
 	case 0:
 		o.c.Frames.Add(1)
 		o.c.Bytes.Add(uint64(len(f)))
@@ -66,7 +67,7 @@ func (o *outq) put(f []byte) {
 func (o *outq) flush() error {
 	for o.end > o.off && o.err == nil {
 		if !o.stream {
-			switch e := write(o.fd, o.buf[:o.end]); e {
+			switch e := write(o.fd, o.buf[:o.end], o.nb); e {
 			case 0:
 				o.c.Frames.Add(1)
 				o.c.Bytes.Add(uint64(o.end))
@@ -79,10 +80,10 @@ func (o *outq) flush() error {
 			continue
 		}
 		p := o.buf[o.off:o.end]
-		n, _, e := syscall.Syscall(syscall.SYS_WRITE, uintptr(o.fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+		n, e := sysIO(syscall.SYS_WRITE, o.fd, p, o.nb)
 		switch e {
 		case 0:
-			o.off += int(n)
+			o.off += n
 		case syscall.EINTR:
 		case syscall.EAGAIN:
 			return nil
@@ -108,13 +109,23 @@ func (o *outq) fail(e syscall.Errno) {
 }
 
 // write does one write(2) of b, retrying on EINTR.
-func write(fd int, b []byte) syscall.Errno {
+func write(fd int, b []byte, nb bool) syscall.Errno {
 	for {
-		_, _, e := syscall.Syscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-		if e != syscall.EINTR {
+		if _, e := sysIO(syscall.SYS_WRITE, fd, b, nb); e != syscall.EINTR {
 			return e
 		}
 	}
+}
+
+// sysIO runs read(2) or write(2) on fd. A non-blocking descriptor cannot block, so it skips the
+// scheduler's system-call bookkeeping (RawSyscall); a blocking one may, so it goes through Syscall.
+func sysIO(trap uintptr, fd int, b []byte, nb bool) (int, syscall.Errno) {
+	if nb {
+		n, _, e := syscall.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		return int(n), e
+	}
+	n, _, e := syscall.Syscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	return int(n), e
 }
 
 // errnoErr maps EBADF and EBADFD to net.ErrClosed and returns other errnos bare (no allocation).
