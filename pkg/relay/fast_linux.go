@@ -379,11 +379,18 @@ func (l *loop) deliver(o *outq, dir Dir, f []byte) {
 		return
 	}
 	if l.hook != nil {
-		switch l.hook(dir, f, o) {
-		case Drop:
+		// The hook may Emit (a duplicate, say) before it returns: it runs without o's lock.
+		o.mu.Unlock()
+		v := l.hook(dir, f, o)
+		o.mu.Lock()
+		switch {
+		case v == Drop:
 			o.c.Drops.Add(1)
 			return
-		case Keep:
+		case v == Keep:
+			return
+		case !o.room(): // what the hook emitted took the room
+			o.c.Drops.Add(1)
 			return
 		}
 	}

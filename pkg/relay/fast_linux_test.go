@@ -359,6 +359,33 @@ func TestFastEmit(t *testing.T) {
 	}
 }
 
+// TestDupHook: a hook may Emit from inside the call (wirefilter's duplication) on both paths.
+func TestDupHook(t *testing.T) {
+	for _, slow := range []bool{false, true} {
+		a, aPeer := newRawEP(t, unix.SOCK_DGRAM)
+		b, bPeer := newRawEP(t, unix.SOCK_STREAM)
+		dup := func(dir Dir, f []byte, out Emitter) Verdict {
+			out.Emit(f)
+			return Pass
+		}
+		var st Stats
+		errc := startJoin(context.Background(), a, b, &Config{Stats: &st, Hook: dup, NoFastPath: slow})
+		sendRaw(t, aPeer, payload)
+		for i := range 2 {
+			if got := readRecord(t, bPeer); !bytes.Equal(got, payload) {
+				t.Fatalf("slow=%v: copy %d: %d bytes", slow, i, len(got))
+			}
+		}
+		a.Close()
+		if err := waitJoin(t, errc); err != nil {
+			t.Fatal(err)
+		}
+		if st.FastPath.Load() == slow || st.Dir[AtoB].Frames.Load() != 2 {
+			t.Errorf("slow=%v: FastPath %v, frames %d; want 2", slow, st.FastPath.Load(), st.Dir[AtoB].Frames.Load())
+		}
+	}
+}
+
 func TestFastZeroAllocsPerFrame(t *testing.T) {
 	for _, hook := range []Hook{nil, trivialHook} {
 		for _, typ := range []int{unix.SOCK_DGRAM, unix.SOCK_STREAM} {
