@@ -63,8 +63,10 @@ func New(fd int, own, dgram bool) (*FD, error) {
 	return f, nil
 }
 
-// Fd returns the descriptor; CancelFd a descriptor that becomes readable at Close.
-func (f *FD) Fd() int       { return f.fd }
+// Fd returns the descriptor. It stays valid until Close returns.
+func (f *FD) Fd() int { return f.fd }
+
+// CancelFd returns a descriptor that becomes readable (and stays so) once Close or Shutdown is called.
 func (f *FD) CancelFd() int { return f.efd }
 
 // Closed reports whether Close or Shutdown was called.

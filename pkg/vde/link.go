@@ -81,7 +81,7 @@ func (l *link) ReadFrame(b []byte) (int, error) {
 			n, err = l.data.Read(b)
 		}
 		if err != nil {
-			if l.hup.Load() && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed)) {
+			if l.hup.Load() && (errors.Is(err, os.ErrDeadlineExceeded) || l.raw != nil && errors.Is(err, rawfd.ErrClosed)) {
 				return 0, io.EOF
 			}
 			return 0, err
