@@ -15,6 +15,7 @@ import (
 	"github.com/govde/govde/internal/daemon"
 	"github.com/govde/govde/pkg/frame"
 	"github.com/govde/govde/pkg/plug"
+	"github.com/govde/govde/pkg/relay"
 	"github.com/govde/govde/pkg/tap"
 	"github.com/govde/govde/pkg/vde"
 	"github.com/urfave/cli/v2"
@@ -134,23 +135,23 @@ const daemonTimeout = 30 * time.Second
 // one side goes away or ctx ends. Errors before d.Ready are startup errors (daemon.Run hands them to
 // the waiting -d parent); the daemon logs "plug2tap started" to syslog.
 func serve(ctx context.Context, cfg config, d *daemon.Process) (err error) {
+	// Opened raw, the switch (or stream) and the TAP let relay.Join take its poll(2) fast path.
 	var sw frame.Endpoint
 	if cfg.sock == "-" {
-		var restore func()
-		sw, restore = openStdio()
-		defer restore()
+		sw, err = plug.OpenStdio()
 	} else {
 		sw, err = plug.Open(ctx, cfg.sock, plug.Options{
 			Descr: vde.Description(descrPrefix),
 			Group: cfg.group,
 			Mode:  cfg.mode,
 			Port:  cfg.port,
+			Raw:   true,
 		})
 	}
 	if err != nil {
 		return err
 	}
-	dev, err := tap.Open(cfg.tap)
+	dev, err := tap.OpenConfig(tap.Config{Name: cfg.tap, Raw: true})
 	if err != nil {
 		sw.Close()
 		return err
@@ -163,5 +164,5 @@ func serve(ctx context.Context, cfg config, d *daemon.Process) (err error) {
 	if d.Background() {
 		d.Logf("plug2tap started")
 	}
-	return tap.Join(ctx, dev, sw, nil) // the daemon logs an error here (daemon.Run)
+	return relay.Join(ctx, dev, sw, nil) // the daemon logs an error here (daemon.Run)
 }

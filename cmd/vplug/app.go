@@ -6,20 +6,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/govde/govde/internal/cmdutil"
 	"github.com/govde/govde/internal/daemon"
 	"github.com/govde/govde/pkg/frame"
 	"github.com/govde/govde/pkg/plug"
-	"github.com/govde/govde/pkg/stream"
+	"github.com/govde/govde/pkg/relay"
 	"github.com/govde/govde/pkg/vde"
 )
 
@@ -82,7 +80,8 @@ func plugIn(ctx context.Context, c *cli.Context, cfg *config, d *daemon.Process)
 	if cfg.descr != "" {
 		descr = vde.Description(cfg.descr)
 	}
-	a, err := plug.Open(ctx, cfg.urls[0], plug.Options{Descr: descr, Group: cfg.group, Mode: cfg.mode, Port: cfg.port})
+	// Opened raw, the endpoints let relay.Join take its poll(2) fast path when both sides allow it.
+	a, err := plug.Open(ctx, cfg.urls[0], plug.Options{Descr: descr, Group: cfg.group, Mode: cfg.mode, Port: cfg.port, Raw: true})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -92,13 +91,13 @@ func plugIn(ctx context.Context, c *cli.Context, cfg *config, d *daemon.Process)
 	var b frame.Endpoint
 	switch {
 	case cfg.cmd != nil:
-		b, err = plug.StartCommand(cfg.cmd, "", c.App.ErrWriter)
+		b, err = plug.StartCommandRaw(cfg.cmd, "", c.App.ErrWriter)
 		if err != nil {
 			a.Close()
 			return cmdutil.Exitf(1, "%s: %v", cfg.cmd[0], unwrapExec(err))
 		}
 	case len(cfg.urls) == 2:
-		b, err = plug.Open(ctx, cfg.urls[1], plug.Options{Descr: descr, Group: cfg.group2, Mode: cfg.mode2, Port: cfg.port2})
+		b, err = plug.Open(ctx, cfg.urls[1], plug.Options{Descr: descr, Group: cfg.group2, Mode: cfg.mode2, Port: cfg.port2, Raw: true})
 		if err != nil {
 			a.Close()
 			if ctx.Err() != nil {
@@ -107,19 +106,22 @@ func plugIn(ctx context.Context, c *cli.Context, cfg *config, d *daemon.Process)
 			return cmdutil.Exitf(1, "%v", err)
 		}
 	default:
-		s, restore := openStdio()
-		defer restore()
-		b = s
+		b, err = plug.OpenStdio()
+		if err != nil {
+			a.Close()
+			return cmdutil.Exitf(1, "stdio: %v", err)
+		}
 	}
+	var rc relay.Config
 	if cfg.iplog {
-		b = &watched{Endpoint: b, check: lg.checkIP}
+		rc.Hook = watch(lg.checkIP)
 	}
 	if err := d.Ready(); err != nil {
 		a.Close()
 		b.Close()
 		return err
 	}
-	if err := plug.Join(ctx, a, b); err != nil {
+	if err := relay.Join(ctx, a, b, &rc); err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}
 	return nil
@@ -134,45 +136,12 @@ func unwrapExec(err error) error {
 	return err
 }
 
-// openStdio returns the 2-byte stream over stdin/stdout. Both descriptors are switched to non-blocking
-// mode, so that the runtime poller serves them and closing unblocks a pending read; restore puts the
-// original modes back (they are shared with the processes that gave us these descriptors).
-func openStdio() (ep frame.Endpoint, restore func()) {
-	var undo []func()
-	file := func(fd int, name string) *os.File {
-		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
-		if err == nil && flags&unix.O_NONBLOCK == 0 && unix.SetNonblock(fd, true) == nil {
-			undo = append(undo, func() { unix.SetNonblock(fd, false) })
+// watch returns the relay hook of -L: check sees every frame read from b (direction BtoA).
+func watch(check func([]byte)) relay.Hook {
+	return func(dir relay.Dir, f []byte, _ relay.Emitter) relay.Verdict {
+		if dir == relay.BtoA {
+			check(f)
 		}
-		return os.NewFile(uintptr(fd), name)
+		return relay.Pass
 	}
-	in, out := file(0, "/dev/stdin"), file(1, "/dev/stdout")
-	return stream.NewConn(in, out, closers{in, out}), func() {
-		for _, f := range undo {
-			f()
-		}
-	}
-}
-
-type closers []*os.File
-
-func (cs closers) Close() error {
-	for _, c := range cs {
-		c.Close()
-	}
-	return nil
-}
-
-// watched calls check on every frame read from the Endpoint (for -L).
-type watched struct {
-	frame.Endpoint
-	check func([]byte)
-}
-
-func (w *watched) ReadFrame(b []byte) (int, error) {
-	n, err := w.Endpoint.ReadFrame(b)
-	if err == nil {
-		w.check(b[:n])
-	}
-	return n, err
 }

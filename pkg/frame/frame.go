@@ -2,6 +2,9 @@
 
 // Package frame holds Ethernet frames as VDE moves them: no preamble, no FCS, one frame per datagram
 // or stream record. Accessors are bounds-checked by Parse and never allocate.
+//
+// An Endpoint moves whole frames; its optional capabilities are declared here too, once: Hanger (the
+// peer hung up), MTUer (the link's MTU) and Raw (descriptors lent to pkg/relay's poll(2) loop).
 package frame
 
 import (

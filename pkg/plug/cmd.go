@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/govde/govde/pkg/frame"
 	"github.com/govde/govde/pkg/stream"
 )
@@ -21,7 +23,8 @@ import (
 // exiting). Close closes both pipes, gives the command a second to exit, then sends SIGTERM (and SIGKILL
 // two seconds later) and reaps it. The concurrency rules are those of frame.Endpoint.
 type Command struct {
-	conn   *stream.Conn
+	conn   frame.Endpoint
+	raw    *rawStream // the same as conn when started raw
 	cmd    *exec.Cmd
 	note   string
 	stderr io.Writer
@@ -32,12 +35,25 @@ type Command struct {
 	waitErr   error
 }
 
-var _ frame.Endpoint = (*Command)(nil)
+var (
+	_ frame.Endpoint = (*Command)(nil)
+	_ frame.Raw      = (*Command)(nil)
+)
 
 // StartCommand starts argv (looked up in $PATH) with pipes on its stdin and stdout; its stderr goes to
-// stderr (nil: os.Stderr). When note is not empty, ReadFrame prints "VDE terminated: note" on stderr when
-// the command ends its output, as vdeplug4's cmd:// does.
+// stderr (nil: os.Stderr). When note is not empty, "VDE terminated: note" is printed on stderr when the
+// command ends its output (by ReadFrame, or by Close when a relay read the pipe), as vdeplug4's cmd:// does.
 func StartCommand(argv []string, note string, stderr io.Writer) (*Command, error) {
+	return startCommand(argv, note, stderr, false)
+}
+
+// StartCommandRaw is StartCommand with our ends of the pipes kept out of the Go runtime's poller: the
+// Command is then a frame.Raw for pkg/relay's poll(2) loop (see Options.Raw).
+func StartCommandRaw(argv []string, note string, stderr io.Writer) (*Command, error) {
+	return startCommand(argv, note, stderr, true)
+}
+
+func startCommand(argv []string, note string, stderr io.Writer, raw bool) (*Command, error) {
 	if len(argv) == 0 {
 		return nil, invalid("empty command")
 	}
@@ -65,11 +81,20 @@ func StartCommand(argv []string, note string, stderr io.Writer) (*Command, error
 		return nil, err
 	}
 	c := &Command{
-		conn:   stream.NewConn(outR, inW, multiCloser{outR, inW}),
 		cmd:    cmd,
 		note:   note,
 		stderr: stderr,
 		waited: make(chan struct{}),
+	}
+	if raw {
+		c.raw, err = rawPipes(outR, inW)
+		c.conn = c.raw
+	} else {
+		c.conn = stream.NewConn(outR, inW, multiCloser{outR, inW})
+	}
+	if err != nil { // the command sees its stdin end and exits; reap it
+		go cmd.Wait()
+		return nil, err
 	}
 	go func() { c.waitErr = cmd.Wait(); close(c.waited) }()
 	return c, nil
@@ -87,6 +112,60 @@ func (c *Command) ReadFrame(b []byte) (int, error) {
 // WriteFrame implements frame.Endpoint.
 func (c *Command) WriteFrame(b []byte) error { return c.conn.WriteFrame(b) }
 
+// RawDesc implements frame.Raw for a Command started with StartCommandRaw.
+func (c *Command) RawDesc() (frame.RawDesc, bool) {
+	if c.raw == nil {
+		return frame.RawDesc{}, false
+	}
+	return c.raw.RawDesc()
+}
+
+// rawPipes moves our ends of the pipes (os.Pipe registers them with the runtime poller) to raw
+// non-blocking duplicates, closing the originals.
+func rawPipes(r, w *os.File) (*rawStream, error) {
+	defer r.Close()
+	defer w.Close()
+	var fds [2]int
+	for i, f := range []*os.File{r, w} {
+		rc, err := f.SyscallConn()
+		if err == nil {
+			cerr := rc.Control(func(fd uintptr) { fds[i], err = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) })
+			if err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			if i == 1 {
+				unix.Close(fds[0])
+			}
+			return nil, err
+		}
+	}
+	s, err := newRawStream(fds[0], fds[1], true)
+	if err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+	}
+	return s, err
+}
+
+// ended reports whether the command closed its output: a read of the (non-blocking) pipe finds its end.
+// Used by Close when a relay, not ReadFrame, read the pipe.
+func (c *Command) ended() bool {
+	d, ok := c.raw.RawDesc()
+	if !ok {
+		return false
+	}
+	var b [512]byte
+	for {
+		n, err := unix.Read(d.Read, b[:])
+		if err == unix.EINTR {
+			continue
+		}
+		return n == 0 && err == nil
+	}
+}
+
 // Pid returns the command's process id.
 func (c *Command) Pid() int { return c.cmd.Process.Pid }
 
@@ -96,6 +175,9 @@ func (c *Command) Exited() <-chan struct{} { return c.waited }
 // Close implements frame.Endpoint. It returns nil however the command ended.
 func (c *Command) Close() error {
 	c.closeOnce.Do(func() {
+		if c.raw != nil && c.note != "" && c.ended() {
+			c.noteOnce.Do(func() { fmt.Fprintf(c.stderr, "VDE terminated: %s\n", c.note) })
+		}
 		c.conn.Close()
 		select {
 		case <-c.waited:

@@ -27,4 +27,9 @@
 // or written as %XX hexadecimal escapes.
 //
 // A regular file given as the URL (or found as the default) holds the URL on its first line, as in vdeplug4.
+//
+// Endpoints are ordinary frame.Endpoints served by the Go runtime's poller, unless Options.Raw asks for
+// them raw: vde://, tap:// and cmd:// endpoints then keep their descriptors out of the poller and implement
+// frame.Raw, so that pkg/relay can copy between two of them in its poll(2) loop. OpenStdio (stdin/stdout),
+// StartCommandRaw and NewRawStream give raw VDE streams too. A vde:// endpoint is a frame.Hanger.
 package plug

@@ -39,16 +39,16 @@ type Options struct {
 	// Stderr receives the "VDE terminated: cmd://…" notice and the stderr of cmd:// co-processes;
 	// nil means os.Stderr.
 	Stderr io.Writer
-}
-
-// A Hanger is an Endpoint that can tell that its peer hung up without a frame being read,
-// as a switch does by closing the control stream. Done is closed then.
-type Hanger interface {
-	Done() <-chan struct{}
+	// Raw opens the endpoint for pkg/relay's poll(2) loop where the scheme allows it: vde://, tap:// and
+	// cmd:// endpoints then implement frame.Raw, their descriptors kept out of the Go runtime's poller.
+	// They still work as ordinary Endpoints (a blocked ReadFrame then holds a thread). Other schemes
+	// ignore Raw.
+	Raw bool
 }
 
 // Open resolves raw (see Resolve), parses it and opens the plug. The Endpoint's ReadFrame returns io.EOF
 // (or an error) when the other side goes away: a switch closing the control stream, a co-process exiting.
+// A vde:// Endpoint is also a frame.Hanger, a tap:// one a frame.MTUer; see Options.Raw for frame.Raw.
 // Errors are *Error values, printed as "vde_open URL: Strerror text…".
 func Open(ctx context.Context, raw string, opt Options) (frame.Endpoint, error) {
 	ep, err := open(ctx, raw, opt)
@@ -104,9 +104,9 @@ func open(ctx context.Context, raw string, opt Options) (frame.Endpoint, error) 
 		return openPTP(u.Addr, u.Mode, gid)
 	case "cmd":
 		argv, _ := SplitCommand(u.Addr)
-		return StartCommand(argv, "cmd://"+u.Addr, opt.Stderr)
+		return startCommand(argv, "cmd://"+u.Addr, opt.Stderr, opt.Raw)
 	case "tap":
-		return openTAP(u.Addr)
+		return openTAP(u.Addr, opt.Raw)
 	case "udp":
 		return openUDP(u.Local, u.Remote)
 	case "null":

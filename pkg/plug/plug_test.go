@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -367,50 +366,6 @@ func TestResolve(t *testing.T) {
 	}
 	if got, _ := Resolve(""); got != "vde:///run/sw2[4]" {
 		t.Errorf("Resolve(\"\") via ~/.vdeplug/default = %q, want vde:///run/sw2[4]", got)
-	}
-}
-
-func TestJoin(t *testing.T) {
-	a1, a2 := frametest.Pipe(16)
-	b1, b2 := frametest.Pipe(16)
-	done := make(chan error, 1)
-	go func() { done <- Join(context.Background(), a2, b1) }()
-	f := testFrame(100, 1)
-	a1.WriteFrame(testFrame(100, 1)[:13]) // a runt: dropped
-	a1.WriteFrame(f)
-	if got := readWithin(t, b2, 5*time.Second); !bytes.Equal(got, f) {
-		t.Fatalf("a→b got %d bytes, want the 100-byte frame", len(got))
-	}
-	g := testFrame(60, 2)
-	b2.WriteFrame(g)
-	if got := readWithin(t, a1, 5*time.Second); !bytes.Equal(got, g) {
-		t.Fatalf("b→a got %d bytes, want the 60-byte frame", len(got))
-	}
-	b2.Close() // one side ends: Join returns nil (orderly) and closes the other side
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Join = %v, want nil", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Join did not return after one side closed")
-	}
-	if err := a1.WriteFrame(f); !errors.Is(err, net.ErrClosed) {
-		t.Errorf("other side still open after Join: %v", err)
-	}
-}
-
-func TestJoinContext(t *testing.T) {
-	_, a := frametest.Pipe(1)
-	_, b := frametest.Pipe(1)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	var err error
-	wg.Go(func() { err = Join(ctx, a, b) })
-	cancel()
-	wg.Wait()
-	if err != nil {
-		t.Fatalf("Join after cancel = %v, want nil", err)
 	}
 }
 

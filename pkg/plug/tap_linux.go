@@ -7,5 +7,8 @@ import (
 	"github.com/govde/govde/pkg/tap"
 )
 
-// openTAP opens (or creates, non-persistent) the TAP interface name; an existing persistent TAP stays persistent.
-func openTAP(name string) (frame.Endpoint, error) { return tap.Open(name) }
+// openTAP opens (or creates, non-persistent) the TAP interface name; an existing persistent TAP stays
+// persistent. raw opens it for pkg/relay's poll(2) loop (tap.Config.Raw).
+func openTAP(name string, raw bool) (frame.Endpoint, error) {
+	return tap.OpenConfig(tap.Config{Name: name, Raw: raw})
+}

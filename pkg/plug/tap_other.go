@@ -12,6 +12,6 @@ import (
 )
 
 // BUG(plug): tap:// is only supported on Linux.
-func openTAP(name string) (frame.Endpoint, error) {
+func openTAP(name string, raw bool) (frame.Endpoint, error) {
 	return nil, fmt.Errorf("tap %s: %w", name, syscall.EPROTONOSUPPORT)
 }

@@ -9,7 +9,8 @@ import (
 	"github.com/govde/govde/pkg/vde"
 )
 
-// openVDE connects to a switch through pkg/vde. The returned *vde.Conn's Done reports the switch hanging up.
+// openVDE connects to a switch through pkg/vde. The returned *vde.Conn is a frame.Hanger (the switch
+// hanging up) and, with opt.Raw, a frame.Raw.
 func openVDE(ctx context.Context, u *URL, opt Options) (frame.Endpoint, error) {
 	return vde.Dial(ctx, u.Addr, vde.DialOptions{
 		Port:      u.Port,
@@ -19,5 +20,6 @@ func openVDE(ctx context.Context, u *URL, opt Options) (frame.Endpoint, error) {
 		Mode:      u.Mode,
 		Descr:     opt.Descr,
 		Timeout:   opt.Timeout,
+		Raw:       opt.Raw,
 	})
 }

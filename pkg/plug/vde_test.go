@@ -56,8 +56,8 @@ func TestVDERealSwitch(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("ReadFrame still blocked 5 s after the switch stopped")
 	}
-	if h, ok := a.(Hanger); !ok {
-		t.Error("vde endpoint does not implement Hanger")
+	if h, ok := a.(frame.Hanger); !ok {
+		t.Error("vde endpoint does not implement frame.Hanger")
 	} else {
 		select {
 		case <-h.Done():

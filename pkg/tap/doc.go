@@ -9,8 +9,7 @@
 // instead of going through songgao/water, which always sends TUNSETPERSIST (clearing persistence
 // unless told otherwise), leaks the descriptor when an ioctl fails and opens it without O_CLOEXEC.
 //
-// The configuration ioctls that tunctl needs (owner, group, persistence) are methods of Device, and
-// Join is plug2tap's copy loop: frames both ways between two Endpoints, one goroutine per direction
-// (or, between a Device and a VDE connection on Linux, one poll(2) loop for both), no allocation per
-// frame.
+// The configuration ioctls that tunctl needs (owner, group, persistence) are methods of Device. A
+// Device opened with Config.Raw keeps its descriptor out of the Go runtime's poller and is a frame.Raw,
+// for pkg/relay's poll(2) loop (plug2tap's copy between the TAP and the switch).
 package tap

@@ -33,6 +33,8 @@ type Config struct {
 	Kind Kind
 	// CloneDev is the clone device; empty means DefaultCloneDev.
 	CloneDev string
+	// Raw keeps the descriptor out of the Go runtime's poller, for pkg/relay's poll(2) loop (see Device).
+	Raw bool
 }
 
 // ErrNotTAP is returned by Open when the existing interface is not a TUN/TAP device of the wanted kind

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/govde/govde/internal/rawfd"
 	"github.com/govde/govde/pkg/frame"
 	"golang.org/x/sys/unix"
 )
@@ -27,6 +28,10 @@ import (
 // Read and Write this allocates nothing even when a frame fails (EIO while the interface is down,
 // which os.File would wrap in a new *PathError per frame) and skips the scheduler's system-call
 // bookkeeping.
+//
+// A Device opened with Config.Raw keeps its descriptor out of the runtime poller instead: it is a
+// frame.Raw, whose descriptor pkg/relay's poll(2) loop reads and writes itself, and its own ReadFrame and
+// WriteFrame wait in poll(2) on the descriptor and on an eventfd that Close signals.
 type Device struct {
 	f         *os.File
 	rc        syscall.RawConn
@@ -35,9 +40,7 @@ type Device struct {
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
-
-	hookMu    sync.Mutex // guards closeHook
-	closeHook func()     // set by Join's poll loop: Close wakes it (it holds its own descriptor)
+	raw       *rawfd.FD // set when opened raw: f and rc are nil
 
 	// Read state, used only by ReadFrame (which is never concurrent with itself); readFn is
 	// d.rawRead, bound once so that ReadFrame does not allocate.
@@ -52,7 +55,11 @@ type Device struct {
 	writeFn func(uintptr) bool
 }
 
-var _ frame.Endpoint = (*Device)(nil)
+var (
+	_ frame.Endpoint = (*Device)(nil)
+	_ frame.Raw      = (*Device)(nil)
+	_ frame.MTUer    = (*Device)(nil)
+)
 
 // Open opens the TAP device name, creating it non-persistent if it does not exist. An existing
 // device keeps its persistence, owner and group.
@@ -89,6 +96,14 @@ func OpenConfig(c Config) (*Device, error) {
 		return nil, fmt.Errorf("%s %q: TUNSETIFF: %w", c.Kind, c.Name, err)
 	}
 	name := ifr.Name()
+	if c.Raw {
+		raw, err := rawfd.New(fd, true, true)
+		if err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("%s %q: %w", c.Kind, name, err)
+		}
+		return &Device{raw: raw, name: name, kind: c.Kind}, nil
+	}
 	// os.NewFile registers the non-blocking descriptor with the runtime poller, so Close unblocks a
 	// reader parked in ReadFrame.
 	d := &Device{f: os.NewFile(uintptr(fd), clone), name: name, kind: c.Kind}
@@ -113,6 +128,13 @@ func (d *Device) Kind() Kind { return d.kind }
 func (d *Device) ReadFrame(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
+	}
+	if d.raw != nil {
+		n, err := d.raw.Read(b)
+		if err != nil {
+			return 0, d.mapErr(err)
+		}
+		return n, nil
 	}
 	d.rbuf = b
 	err := d.rc.Read(d.readFn)
@@ -144,6 +166,12 @@ func (d *Device) rawRead(fd uintptr) bool {
 // is returned as a bare syscall.Errno, without allocating.
 func (d *Device) WriteFrame(b []byte) error {
 	if len(b) == 0 {
+		return nil
+	}
+	if d.raw != nil {
+		if _, err := d.raw.Write(b); err != nil {
+			return d.mapErr(err)
+		}
 		return nil
 	}
 	d.wmu.Lock()
@@ -191,27 +219,39 @@ func (d *Device) mapErr(err error) error {
 func (d *Device) Close() error {
 	d.closeOnce.Do(func() {
 		d.closed.Store(true)
-		d.hookMu.Lock()
-		if d.closeHook != nil {
-			d.closeHook()
+		if d.raw != nil {
+			d.closeErr = d.raw.Close()
+			return
 		}
-		d.hookMu.Unlock()
 		d.closeErr = d.f.Close()
 	})
 	return d.closeErr
 }
 
-// setCloseHook makes Close call f (nil: nothing) before it releases the descriptor.
-func (d *Device) setCloseHook(f func()) {
-	d.hookMu.Lock()
-	d.closeHook = f
-	d.hookMu.Unlock()
+// RawDesc implements frame.Raw: it reports the descriptor of a Device opened with Config.Raw.
+func (d *Device) RawDesc() (frame.RawDesc, bool) {
+	if d.raw == nil || d.closed.Load() {
+		return frame.RawDesc{}, false
+	}
+	return frame.RawDesc{Read: d.raw.Fd(), Write: d.raw.Fd(), Cancel: d.raw.CancelFd()}, true
+}
+
+// control runs f on the device's descriptor.
+func (d *Device) control(f func(fd uintptr)) error {
+	if d.raw != nil {
+		if d.closed.Load() {
+			return errClosed
+		}
+		f(uintptr(d.raw.Fd()))
+		return nil
+	}
+	return d.rc.Control(f)
 }
 
 // ioctl runs a configuration ioctl with an integer argument on the device's descriptor.
 func (d *Device) ioctl(req uint, arg int, what string) error {
 	var ierr error
-	if err := d.rc.Control(func(fd uintptr) { ierr = unix.IoctlSetInt(int(fd), req, arg) }); err != nil {
+	if err := d.control(func(fd uintptr) { ierr = unix.IoctlSetInt(int(fd), req, arg) }); err != nil {
 		return d.mapErr(err)
 	}
 	if ierr != nil {
@@ -242,7 +282,7 @@ func (d *Device) Flags() (uint16, error) {
 		return 0, err
 	}
 	var ierr error
-	if err := d.rc.Control(func(fd uintptr) { ierr = unix.IoctlIfreq(int(fd), unix.TUNGETIFF, ifr) }); err != nil {
+	if err := d.control(func(fd uintptr) { ierr = unix.IoctlIfreq(int(fd), unix.TUNGETIFF, ifr) }); err != nil {
 		return 0, d.mapErr(err)
 	}
 	if ierr != nil {

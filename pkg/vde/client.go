@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/govde/govde/internal/ids"
+	"github.com/govde/govde/internal/rawfd"
 	"github.com/govde/govde/pkg/frame"
 )
 
@@ -59,17 +60,25 @@ type DialOptions struct {
 	Descr string
 	// Timeout bounds the wait for the switch's reply; 0 means DefaultTimeout.
 	Timeout time.Duration
+	// Raw keeps the data socket out of the Go runtime's poller: the Conn is then a frame.Raw whose
+	// descriptor pkg/relay's poll(2) loop uses directly, and RawData fails.
+	Raw bool
 }
 
 // A Conn is a client connection to a switch port. It is a frame.Endpoint over the connected datagram
 // socket; Done reports the end of the control stream, which is how the switch says the port was closed.
+// Opened with DialOptions.Raw it is also a frame.Raw.
 type Conn struct {
 	*link
 	replyPath string
 	ctlPath   string
 }
 
-var _ frame.Endpoint = (*Conn)(nil)
+var (
+	_ frame.Endpoint = (*Conn)(nil)
+	_ frame.Hanger   = (*Conn)(nil)
+	_ frame.Raw      = (*Conn)(nil)
+)
 
 // ReplyPath returns the path of the switch's data socket this Conn is connected to ("DIR/001.6").
 func (c *Conn) ReplyPath() string { return c.replyPath }
@@ -227,7 +236,37 @@ func dial(ctx context.Context, dir string, opt DialOptions) (*Conn, error) {
 	os.Chmod(path, mode) // as vdeplug4; fails harmlessly when the switch runs as another user
 	// Both ends are connected: our socket file is no longer needed (vdeplug4 removes it too).
 	os.Remove(bound)
+	if opt.Raw {
+		raw, err := rawData(data)
+		if err != nil {
+			return fail(err)
+		}
+		return &Conn{link: newRawLink(raw, ctl), replyPath: path, ctlPath: ctlPath}, nil
+	}
 	return &Conn{link: newLink(data, ctl), replyPath: path, ctlPath: ctlPath}, nil
+}
+
+// rawData takes the descriptor of the connected data socket c out of the runtime poller: it keeps a
+// duplicate (non-blocking, as the open file is) and closes c, which deregisters the original.
+func rawData(c *net.UnixConn) (*rawfd.FD, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	nfd, derr := -1, error(nil)
+	if err := rc.Control(func(fd uintptr) { nfd, derr = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, fmt.Errorf("dup data socket: %w", derr)
+	}
+	c.Close()
+	raw, err := rawfd.New(nfd, true, true)
+	if err != nil {
+		unix.Close(nfd)
+		return nil, err
+	}
+	return raw, nil
 }
 
 // connectCtl connects to the portgroup socket or to DIR/ctl. viaGroup reports a portgroup connection, on

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/govde/govde/internal/rawfd"
 	"github.com/govde/govde/pkg/frame"
 )
 
@@ -19,6 +20,7 @@ import (
 // per datagram, and the silent control stream whose readability or EOF ends the connection.
 type link struct {
 	data *net.UnixConn
+	raw  *rawfd.FD // the data socket instead of data, for a client opened raw (DialOptions.Raw)
 	ctl  *net.UnixConn
 
 	done    chan struct{} // closed when the control stream ends (peer hang-up or our Close)
@@ -37,6 +39,13 @@ func newLink(data, ctl *net.UnixConn) *link {
 	return l
 }
 
+// newRawLink is newLink for a data socket kept out of the runtime poller.
+func newRawLink(raw *rawfd.FD, ctl *net.UnixConn) *link {
+	l := &link{raw: raw, ctl: ctl, done: make(chan struct{}), closing: make(chan struct{})}
+	l.wg.Go(l.ctlLoop)
+	return l
+}
+
 // ctlLoop waits for the control stream to become readable: nobody writes on it after the handshake, so
 // any byte, EOF or error means the connection is over.
 func (l *link) ctlLoop() {
@@ -47,7 +56,11 @@ func (l *link) ctlLoop() {
 	default:
 		l.hup.Store(true)
 		// Wake a blocked ReadFrame: datagram sockets have no EOF of their own.
-		l.data.SetReadDeadline(time.Unix(1, 0))
+		if l.raw != nil {
+			l.raw.Shutdown()
+		} else {
+			l.data.SetReadDeadline(time.Unix(1, 0))
+		}
 	}
 	close(l.done)
 }
@@ -58,9 +71,17 @@ func (l *link) ctlLoop() {
 // after Close. It does not allocate.
 func (l *link) ReadFrame(b []byte) (int, error) {
 	for {
-		n, err := l.data.Read(b)
+		var (
+			n   int
+			err error
+		)
+		if l.raw != nil {
+			n, err = l.raw.Read(b)
+		} else {
+			n, err = l.data.Read(b)
+		}
 		if err != nil {
-			if l.hup.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+			if l.hup.Load() && (errors.Is(err, os.ErrDeadlineExceeded) || l.raw != nil && errors.Is(err, rawfd.ErrClosed)) {
 				return 0, io.EOF
 			}
 			return 0, err
@@ -75,6 +96,10 @@ func (l *link) ReadFrame(b []byte) (int, error) {
 // WriteFrame sends b as one datagram. It blocks while the peer's receive queue is full, and is safe for
 // concurrent use. After Close it returns an error wrapping net.ErrClosed.
 func (l *link) WriteFrame(b []byte) error {
+	if l.raw != nil {
+		_, err := l.raw.Write(b)
+		return err
+	}
 	_, err := l.data.Write(b)
 	return err
 }
@@ -88,7 +113,11 @@ func (l *link) Close() error {
 		if l.cleanup != nil {
 			l.cleanup()
 		}
-		err = l.data.Close()
+		if l.raw != nil {
+			err = l.raw.Close()
+		} else {
+			err = l.data.Close()
+		}
 		if e := l.ctl.Close(); err == nil {
 			err = e
 		}
@@ -108,5 +137,23 @@ func (l *link) HungUp() bool { return l.hup.Load() }
 func (l *link) Short() uint64 { return l.short.Load() }
 
 // RawData returns the raw data socket, for batched I/O (recvmmsg/sendmmsg). The caller must not close it
-// or change its blocking mode.
-func (l *link) RawData() (syscall.RawConn, error) { return l.data.SyscallConn() }
+// or change its blocking mode. It fails for a connection opened raw: see RawDesc.
+func (l *link) RawData() (syscall.RawConn, error) {
+	if l.raw != nil {
+		return nil, errOpenedRaw
+	}
+	return l.data.SyscallConn()
+}
+
+// errOpenedRaw is RawData's error for a connection opened raw.
+var errOpenedRaw = errors.New("vde: connection opened raw: use RawDesc")
+
+// RawDesc implements frame.Raw for a connection opened raw (DialOptions.Raw): the connected data socket
+// (non-blocking, never registered with the runtime poller). The end of the control stream is reported by
+// Done and HungUp.
+func (l *link) RawDesc() (frame.RawDesc, bool) {
+	if l.raw == nil || l.raw.Closed() {
+		return frame.RawDesc{}, false
+	}
+	return frame.RawDesc{Read: l.raw.Fd(), Write: l.raw.Fd(), Cancel: l.raw.CancelFd()}, true
+}

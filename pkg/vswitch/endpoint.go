@@ -130,7 +130,7 @@ func (s *Switch) attach(sp epSpec) (*endpoint, error) {
 	}
 	e := &endpoint{id: sp.id, module: sp.module, descr: sp.descr, uid: sp.uid, port: p,
 		ep: sp.ep, raw: sp.raw, done: sp.done, direct: sp.direct && sp.raw == nil, quit: make(chan struct{})}
-	if m, ok := sp.ep.(interface{ MTU() (int, error) }); ok {
+	if m, ok := sp.ep.(frame.MTUer); ok {
 		e.mtu = m.MTU
 		mtu, _ := m.MTU()
 		e.curMTU.Store(int64(mtu))

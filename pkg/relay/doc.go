@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+// Package relay is the one frame copy between two endpoints, used by every tool that joins two
+// frame.Endpoints (vplug's URL URL, stdio, cmd:// and "= command" forms, plug2tap's TAP and switch).
+//
+// Join copies frames both ways and owns the policies that used to differ between tools:
+//
+//   - runts: a frame shorter than an Ethernet header (frame.HeaderLen) is dropped in either direction and
+//     counted in Counters.Runts;
+//   - write errors: an error that means the destination is gone (net.ErrClosed, EPIPE, ECONNRESET,
+//     ECONNREFUSED, ENOTCONN, a closed pipe) ends the relay; any other (EIO from a TAP that is down,
+//     ENOBUFS) drops that one frame, counted in Counters.Drops, and the relay goes on;
+//   - the end: the first read error, fatal write error, peer hang-up (frame.Hanger) or the end of ctx
+//     stops both directions and closes both endpoints. An orderly end — end of stream (io.EOF, also inside
+//     a stream record), hang-up (EPIPE, ECONNRESET, the switch closing the control stream), net.ErrClosed,
+//     ctx — is reported as nil; anything else is returned. Both copy paths report ends the same way.
+//
+// A Hook (Config.Hook) sees every frame that passed the runt check and can pass it, drop it, or keep it to
+// send later through an Emitter, which is how wirefilter delays frames.
+//
+// Two copy paths exist. The general one runs one goroutine per direction with its own buffer, calling
+// ReadFrame and WriteFrame. When both endpoints were opened raw (they implement frame.Raw: a TAP device, a
+// VDE datagram connection, a VDE stream on a pipe, stdin/stdout or a socket; see plug.Options.Raw), Join
+// instead runs the fast path: one goroutine, locked to its thread, waits in poll(2) on the descriptors of
+// both, moves batches of frames with plain read(2) and write(2), and does the stream framing itself
+// (several records per read and per write, a partial record kept for the next read, an oversize record
+// discarding the data read so far as stream.Reader does). No frame then costs a hand-off between threads
+// through the runtime poller. Stats.FastPath tells which path ran. Neither path allocates per frame.
+package relay

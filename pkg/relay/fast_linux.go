@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package relay
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/govde/govde/pkg/frame"
+)
+
+const (
+	// batch is how many reads one side gets before the other gets its turn.
+	batch = 64
+	// streamBuf is the size of a stream side's input and output buffers: several records per system
+	// call, and always room for a whole record.
+	streamBuf = 64 << 10
+	// hdrLen is the VDE stream record header: a 2-byte big-endian length.
+	hdrLen = 2
+)
+
+// poll set slots: the read and write descriptor of each side, both cancel descriptors, the wake eventfd.
+const (
+	slotRead  = 0 // + 2*side
+	slotWrite = 1 // + 2*side
+	slotCan0  = 4
+	slotCan1  = 5
+	slotWake  = 6
+	nslots    = 7
+)
+
+// joinFast runs the poll loop when both endpoints are raw; it reports false, having done nothing, when
+// they are not (or their descriptors cannot be duplicated).
+func joinFast(ctx context.Context, a, b frame.Endpoint, c *Config) (bool, error) {
+	ra, ok := a.(frame.Raw)
+	rb, ok2 := b.(frame.Raw)
+	if !ok || !ok2 {
+		return false, nil
+	}
+	da, ok := ra.RawDesc()
+	db, ok2 := rb.RawDesc()
+	if !ok || !ok2 {
+		return false, nil
+	}
+	l := &loop{hook: c.Hook, stats: c.Stats, wake: -1}
+	defer l.release()
+	if !l.sides[0].init(da, &c.Stats.Dir[BtoA]) || !l.sides[1].init(db, &c.Stats.Dir[AtoB]) {
+		return false, nil
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return false, nil
+	}
+	l.wake = efd
+	for i := range l.sides {
+		l.sides[i].out.wake = efd
+		l.sides[i].out.stream = l.sides[i].stream
+	}
+	c.Stats.FastPath.Store(true)
+
+	unwatch := context.AfterFunc(ctx, func() { l.stop(nil) })
+	loopDone := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, ep := range []frame.Endpoint{a, b} {
+		if h, ok := ep.(frame.Hanger); ok {
+			wg.Go(func() {
+				select {
+				case <-h.Done():
+					if h.HungUp() {
+						l.stop(io.EOF)
+					} else {
+						l.stop(nil)
+					}
+				case <-loopDone:
+				}
+			})
+		}
+	}
+	l.stop(l.run())
+	close(loopDone)
+	wg.Wait()
+	unwatch()
+	for i := range l.sides {
+		l.sides[i].out.close()
+	}
+	a.Close()
+	b.Close()
+	return true, result(l.err)
+}
+
+// loop is the state of one fast-path Join; it lives on the heap, once per Join.
+type loop struct {
+	sides [2]side // 0 is a, 1 is b
+	hook  Hook
+	stats *Stats
+	wake  int // eventfd: stop and the Emitters wake the loop
+
+	stopOnce sync.Once
+	stopped  atomic.Bool
+	err      error
+
+	fds [nslots]unix.PollFd
+}
+
+// side is one endpoint: its input state (frames read from it) and out, the frames going to it.
+type side struct {
+	rfd, wfd, cfd int  // duplicates, -1 when not open
+	stream        bool // VDE stream records rather than one frame per read/write
+	rnb           bool // rfd is non-blocking: read until EAGAIN
+	in            []byte
+	start, end    int // stream: unparsed input is in[start:end]
+	out           outq
+}
+
+// init duplicates the descriptors of d; cnt counts the frames going to this side.
+func (s *side) init(d frame.RawDesc, cnt *Counters) bool {
+	s.rfd, s.wfd, s.cfd = -1, -1, -1
+	s.out.fd = -1
+	var err error
+	if s.rfd, err = unix.FcntlInt(uintptr(d.Read), unix.F_DUPFD_CLOEXEC, 0); err != nil {
+		s.rfd = -1
+		return false
+	}
+	if s.wfd, err = unix.FcntlInt(uintptr(d.Write), unix.F_DUPFD_CLOEXEC, 0); err != nil {
+		s.wfd = -1
+		return false
+	}
+	if s.cfd, err = unix.FcntlInt(uintptr(d.Cancel), unix.F_DUPFD_CLOEXEC, 0); err != nil {
+		s.cfd = -1
+		return false
+	}
+	fl, err := unix.FcntlInt(uintptr(s.rfd), unix.F_GETFL, 0)
+	if err != nil {
+		return false
+	}
+	s.rnb = fl&unix.O_NONBLOCK != 0
+	if fl, err = unix.FcntlInt(uintptr(s.wfd), unix.F_GETFL, 0); err != nil {
+		return false
+	}
+	s.out.nb = fl&unix.O_NONBLOCK != 0
+	s.stream = d.Stream
+	if s.stream {
+		s.in = make([]byte, streamBuf)
+		s.out.buf = make([]byte, streamBuf)
+	} else {
+		s.in = make([]byte, frame.MaxLen)
+		s.out.buf = make([]byte, frame.MaxLen)
+	}
+	s.out.fd, s.out.c = s.wfd, cnt
+	return true
+}
+
+// release closes the duplicated descriptors.
+func (l *loop) release() {
+	for i := range l.sides {
+		s := &l.sides[i]
+		for _, fd := range []int{s.rfd, s.wfd, s.cfd} {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+		}
+	}
+	if l.wake >= 0 {
+		unix.Close(l.wake)
+	}
+}
+
+// stop records the first reason to end and wakes the loop.
+func (l *loop) stop(err error) {
+	l.stopOnce.Do(func() {
+		l.err = err
+		l.stopped.Store(true)
+		signal(l.wake)
+	})
+}
+
+// signal makes the eventfd efd readable.
+func signal(efd int) {
+	one := uint64(1)
+	unix.Write(efd, (*[8]byte)(unsafe.Pointer(&one))[:])
+}
+
+// run moves frames until a descriptor fails or stop wakes it, and returns why it stopped (nil when stopped).
+func (l *loop) run() error {
+	// Locked, the goroutine comes back from poll(2) on the thread that slept in it; unlocked, the runtime
+	// often resumes it on another thread, at the cost of a futex wake-up and a context switch.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	l.fds[slotCan0] = unix.PollFd{Fd: int32(l.sides[0].cfd), Events: unix.POLLIN}
+	l.fds[slotCan1] = unix.PollFd{Fd: int32(l.sides[1].cfd), Events: unix.POLLIN}
+	l.fds[slotWake] = unix.PollFd{Fd: int32(l.wake), Events: unix.POLLIN}
+	var drain [8]byte
+	for {
+		if l.stopped.Load() {
+			return nil
+		}
+		timeout := -1
+		for i := range l.sides {
+			src, dst := &l.sides[i], &l.sides[1-i]
+			rd, wr := &l.fds[slotRead+2*i], &l.fds[slotWrite+2*i]
+			*rd = unix.PollFd{Fd: -1}
+			*wr = unix.PollFd{Fd: -1}
+			dst.out.mu.Lock()
+			room := dst.out.room()
+			src.out.mu.Lock()
+			pending, werr := src.out.end > src.out.off, src.out.err
+			src.out.mu.Unlock()
+			dst.out.mu.Unlock()
+			if werr != nil {
+				return werr // an Emit met a fatal write error
+			}
+			if room {
+				*rd = unix.PollFd{Fd: int32(src.rfd), Events: unix.POLLIN}
+				if src.stream && src.complete() {
+					timeout = 0 // records already read wait for the room that is now there
+				}
+			}
+			if pending {
+				*wr = unix.PollFd{Fd: int32(src.wfd), Events: unix.POLLOUT}
+			}
+		}
+		_, _, e := syscall.Syscall(syscall.SYS_POLL, uintptr(unsafe.Pointer(&l.fds[0])), nslots, uintptr(timeout))
+		if e == syscall.EINTR {
+			continue
+		}
+		if e != 0 {
+			return os.NewSyscallError("poll", e)
+		}
+		if l.fds[slotCan0].Revents|l.fds[slotCan1].Revents != 0 {
+			return nil // an endpoint was closed from outside
+		}
+		if l.fds[slotWake].Revents != 0 {
+			if l.stopped.Load() {
+				return nil
+			}
+			unix.Read(l.wake, drain[:]) // an Emitter left something to flush: go round
+		}
+		// POLLERR, POLLHUP and POLLNVAL come unasked; the next read or write reports them.
+		const canRead = unix.POLLIN | unix.POLLERR | unix.POLLHUP | unix.POLLNVAL
+		const canWrite = unix.POLLOUT | unix.POLLERR | unix.POLLHUP | unix.POLLNVAL
+		for i := range l.sides {
+			if l.fds[slotWrite+2*i].Revents&canWrite != 0 {
+				o := &l.sides[i].out
+				o.mu.Lock()
+				err := o.flush()
+				o.mu.Unlock()
+				if err != nil {
+					return err
+				}
+			}
+		}
+		for i := range l.sides {
+			readable := l.fds[slotRead+2*i].Revents&canRead != 0
+			if readable || (l.sides[i].stream && l.fds[slotRead+2*i].Fd >= 0 && l.sides[i].complete()) {
+				if err := l.pump(i, readable); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+// pump moves frames from side i to the other side: the stream records already read, then up to batch
+// reads (one when the descriptor is blocking), while the destination has room.
+func (l *loop) pump(i int, readable bool) error {
+	src, dst := &l.sides[i], &l.sides[1-i]
+	o := &dst.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	dir := Dir(i)
+	var err error
+	if src.stream {
+		err = l.parse(src, o, dir)
+	}
+	for n := 0; err == nil && readable && n < batch && o.room(); n++ {
+		if n > 0 && !src.rnb {
+			break
+		}
+		var more bool
+		if more, err = l.readOnce(src, o, dir); !more {
+			break
+		}
+	}
+	if ferr := o.flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// readOnce does one read(2) from src and delivers what it got; more is false when the descriptor had
+// nothing (EAGAIN).
+func (l *loop) readOnce(src *side, o *outq, dir Dir) (more bool, err error) {
+	var b []byte
+	if src.stream {
+		if src.start == src.end {
+			src.start, src.end = 0, 0
+		} else if len(src.in)-src.start < hdrLen+frame.MaxLen {
+			src.end = copy(src.in, src.in[src.start:src.end])
+			src.start = 0
+		}
+		b = src.in[src.end:]
+	} else {
+		b = src.in
+	}
+	n, e := sysIO(syscall.SYS_READ, src.rfd, b, src.rnb)
+	switch e {
+	case 0:
+	case syscall.EAGAIN, syscall.EINTR:
+		return false, nil
+	case syscall.ECONNREFUSED:
+		return true, nil // an ICMP or peer-gone report for an earlier send; reads go on
+	case syscall.ECONNRESET:
+		return false, io.EOF // the switch closed our port
+	case syscall.EBADF, syscall.EBADFD:
+		return false, net.ErrClosed
+	default:
+		return false, os.NewSyscallError("read", e)
+	}
+	if !src.stream {
+		l.deliver(o, dir, src.in[:n])
+		return true, nil
+	}
+	if n == 0 {
+		if src.end > src.start {
+			return false, io.ErrUnexpectedEOF
+		}
+		return false, io.EOF
+	}
+	src.end += int(n)
+	return true, l.parse(src, o, dir)
+}
+
+// parse delivers the complete records in src.in[start:end] while the destination has room. A record
+// longer than frame.MaxLen is counted as dropped and the rest of the data read so far discarded, as
+// stream.Reader does; empty records are skipped.
+func (l *loop) parse(src *side, o *outq, dir Dir) error {
+	for src.end-src.start >= hdrLen && o.room() {
+		n := int(binary.BigEndian.Uint16(src.in[src.start:]))
+		switch {
+		case n == 0:
+			src.start += hdrLen
+			continue
+		case n > frame.MaxLen:
+			o.c.Drops.Add(1)
+			src.start, src.end = 0, 0
+			return nil
+		case src.end-src.start < hdrLen+n:
+			return nil
+		}
+		l.deliver(o, dir, src.in[src.start+hdrLen:src.start+hdrLen+n])
+		src.start += hdrLen + n
+	}
+	return o.err
+}
+
+// complete reports whether a whole record (or an oversize header) waits in the stream input.
+func (s *side) complete() bool {
+	if s.end-s.start < hdrLen {
+		return false
+	}
+	n := int(binary.BigEndian.Uint16(s.in[s.start:]))
+	return n > frame.MaxLen || s.end-s.start >= hdrLen+n
+}
+
+// deliver applies the runt policy and the hook to f and queues it on o (whose lock the caller holds).
+func (l *loop) deliver(o *outq, dir Dir, f []byte) {
+	if len(f) < frame.HeaderLen {
+		o.c.Runts.Add(1)
+		return
+	}
+	if l.hook != nil {
+		// The hook may Emit (a duplicate, say) before it returns: it runs without o's lock.
+		o.mu.Unlock()
+		v := l.hook(dir, f, o)
+		o.mu.Lock()
+		switch {
+		case v == Drop:
+			o.c.Drops.Add(1)
+			return
+		case v == Keep:
+			return
+		case !o.room(): // what the hook emitted took the room
+			o.c.Drops.Add(1)
+			return
+		}
+	}
+	o.put(f)
+}

@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package relay
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/govde/govde/internal/rawfd"
+	"github.com/govde/govde/pkg/frame"
+	"github.com/govde/govde/pkg/stream"
+)
+
+// rawEP is a raw endpoint (what tap, vde and plug open with Raw) over one end of a socket pair:
+// datagram (a TAP or a switch port) or stream (a VDE stream). It can hang up like a vde.Conn.
+type rawEP struct {
+	fd     *rawfd.FD
+	st     *stream.Conn // stream framing for ReadFrame/WriteFrame, nil for a datagram socket
+	isStr  bool
+	done   chan struct{}
+	hup    bool
+	hupMu  sync.Mutex
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (e *rawEP) ReadFrame(b []byte) (int, error) {
+	if e.st != nil {
+		return e.st.ReadFrame(b)
+	}
+	return e.fd.Read(b)
+}
+func (e *rawEP) WriteFrame(b []byte) error {
+	if e.st != nil {
+		return e.st.WriteFrame(b)
+	}
+	_, err := e.fd.Write(b)
+	return err
+}
+func (e *rawEP) RawDesc() (frame.RawDesc, bool) {
+	return frame.RawDesc{Read: e.fd.Fd(), Write: e.fd.Fd(), Cancel: e.fd.CancelFd(), Stream: e.isStr}, !e.fd.Closed()
+}
+func (e *rawEP) Done() <-chan struct{} { return e.done }
+func (e *rawEP) HungUp() bool          { e.hupMu.Lock(); defer e.hupMu.Unlock(); return e.hup }
+func (e *rawEP) Close() error {
+	e.once.Do(func() { close(e.done) })
+	return e.fd.Close()
+}
+
+// hangUp ends the control stream as a switch does when it closes the port.
+func (e *rawEP) hangUp() {
+	e.hupMu.Lock()
+	e.hup = true
+	e.hupMu.Unlock()
+	e.once.Do(func() { close(e.done) })
+}
+
+// newRawEP returns a raw endpoint over a socket pair of type typ (unix.SOCK_DGRAM or SOCK_STREAM) and
+// the non-blocking descriptor of the peer.
+func newRawEP(t testing.TB, typ int) (*rawEP, int) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := rawfd.New(fds[0], true, typ == unix.SOCK_DGRAM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &rawEP{fd: fd, done: make(chan struct{}), isStr: typ == unix.SOCK_STREAM}
+	if e.isStr {
+		e.st = stream.NewConn(fd, fd, nil)
+	}
+	t.Cleanup(func() { e.Close(); unix.Close(fds[1]) })
+	return e, fds[1]
+}
+
+// sendRaw writes b to the non-blocking descriptor fd, waiting while it is full.
+func sendRaw(t testing.TB, fd int, b []byte) {
+	for {
+		_, err := unix.Write(fd, b)
+		if err != unix.EAGAIN {
+			if err != nil {
+				t.Errorf("write: %v", err)
+			}
+			return
+		}
+		unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}, 1000)
+	}
+}
+
+// recvRaw reads one datagram from the non-blocking descriptor fd into b, waiting up to 5 s.
+func recvRaw(t testing.TB, fd int, b []byte) int {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		n, err := unix.Read(fd, b)
+		if err != unix.EAGAIN {
+			if err != nil {
+				t.Errorf("read: %v", err)
+			}
+			return n
+		}
+		unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, 100)
+	}
+	t.Error("read: timed out")
+	return 0
+}
+
+func startJoin(ctx context.Context, a, b frame.Endpoint, cfg *Config) chan error {
+	errc := make(chan error, 1)
+	go func() { errc <- Join(ctx, a, b, cfg) }()
+	return errc
+}
+
+func waitJoin(t *testing.T, errc chan error) error {
+	t.Helper()
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatal("Join did not return")
+		return nil
+	}
+}
+
+// record returns f as a VDE stream record.
+func record(f []byte) []byte { return append(binary.BigEndian.AppendUint16(nil, uint16(len(f))), f...) }
+
+// readRecord reads one VDE stream record from the non-blocking stream descriptor fd.
+func readRecord(t testing.TB, fd int) []byte {
+	t.Helper()
+	var hdr [2]byte
+	readFull(t, fd, hdr[:])
+	b := make([]byte, binary.BigEndian.Uint16(hdr[:]))
+	readFull(t, fd, b)
+	return b
+}
+
+func readFull(t testing.TB, fd int, b []byte) {
+	for got := 0; got < len(b); {
+		n := recvRaw(t, fd, b[got:])
+		if n <= 0 {
+			t.Fatalf("stream read: %d", n)
+		}
+		got += n
+	}
+}
+
+func TestFastDatagramBothWays(t *testing.T) {
+	for _, swapped := range []bool{false, true} {
+		tp, tapPeer := newRawEP(t, unix.SOCK_DGRAM)
+		sw, swPeer := newRawEP(t, unix.SOCK_DGRAM)
+		var st Stats
+		toSw, toTAP := &st.Dir[AtoB], &st.Dir[BtoA]
+		var errc chan error
+		if swapped {
+			errc = startJoin(context.Background(), sw, tp, &Config{Stats: &st})
+			toSw, toTAP = toTAP, toSw
+		} else {
+			errc = startJoin(context.Background(), tp, sw, &Config{Stats: &st})
+		}
+		buf := make([]byte, 2048)
+		for i := range 3 {
+			sendRaw(t, tapPeer, payload)
+			if n := recvRaw(t, swPeer, buf); string(buf[:n]) != string(payload) {
+				t.Fatalf("tap→switch frame %d: got %d bytes, want the %d-byte payload", i, n, len(payload))
+			}
+		}
+		sendRaw(t, tapPeer, payload[:13]) // shorter than an Ethernet header: dropped, both ways
+		sendRaw(t, swPeer, payload[:10])
+		sendRaw(t, swPeer, payload[:60])
+		if n := recvRaw(t, tapPeer, buf); string(buf[:n]) != string(payload[:60]) {
+			t.Fatalf("switch→tap: got %d bytes, want 60", n)
+		}
+		sw.hangUp()
+		if err := waitJoin(t, errc); err != nil {
+			t.Fatalf("Join = %v, want nil after the switch hung up", err)
+		}
+		if !st.FastPath.Load() {
+			t.Error("FastPath not taken for two raw datagram endpoints")
+		}
+		if toSw.Frames.Load() != 3 || toTAP.Frames.Load() != 1 || toSw.Runts.Load() != 1 || toTAP.Runts.Load() != 1 {
+			t.Errorf("swapped=%v: %d/%d frames, %d/%d runts to switch/TAP; want 3/1, 1/1", swapped,
+				toSw.Frames.Load(), toTAP.Frames.Load(), toSw.Runts.Load(), toTAP.Runts.Load())
+		}
+		if !tp.fd.Closed() || !sw.fd.Closed() {
+			t.Error("Join did not close both endpoints")
+		}
+	}
+}
+
+// TestFastStream: the loop's own stream framing. Several records in one write, a record split across
+// writes, empty and runt records, an oversize record (dropped with the rest of that read, as
+// stream.Reader does), and records built several per write on the way out.
+func TestFastStream(t *testing.T) {
+	str, strPeer := newRawEP(t, unix.SOCK_STREAM)
+	dg, dgPeer := newRawEP(t, unix.SOCK_DGRAM)
+	var st Stats
+	errc := startJoin(context.Background(), str, dg, &Config{Stats: &st})
+	f1, f2, f3 := payload[:60], payload[:1514], payload[:100]
+	var w []byte
+	w = append(w, record(f1)...)
+	w = append(w, 0, 0) // an empty record: skipped
+	w = append(w, record(payload[:5])...)
+	w = append(w, record(f2)...)
+	r3 := record(f3)
+	w = append(w, r3[:1]...) // a record split inside its header
+	sendRaw(t, strPeer, w)
+	buf := make([]byte, 2048)
+	for i, want := range [][]byte{f1, f2} {
+		if n := recvRaw(t, dgPeer, buf); !bytes.Equal(buf[:n], want) {
+			t.Fatalf("stream→dgram frame %d: got %d bytes, want %d", i, n, len(want))
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	sendRaw(t, strPeer, r3[1:50])
+	time.Sleep(20 * time.Millisecond)
+	sendRaw(t, strPeer, r3[50:])
+	if n := recvRaw(t, dgPeer, buf); !bytes.Equal(buf[:n], f3) {
+		t.Fatalf("split record: got %d bytes, want %d", n, len(f3))
+	}
+	// An oversize record: dropped with what came in the same read; the next write is parsed afresh.
+	sendRaw(t, strPeer, append([]byte{0xff, 0xff, 1, 2, 3}, record(f1)...))
+	time.Sleep(20 * time.Millisecond)
+	sendRaw(t, strPeer, record(f3))
+	if n := recvRaw(t, dgPeer, buf); !bytes.Equal(buf[:n], f3) {
+		t.Fatalf("after an oversize record: got %d bytes, want %d", n, len(f3))
+	}
+	// The other way: datagrams become records.
+	for _, f := range [][]byte{f2, payload[:3], f1} {
+		sendRaw(t, dgPeer, f)
+	}
+	for i, want := range [][]byte{f2, f1} {
+		if got := readRecord(t, strPeer); !bytes.Equal(got, want) {
+			t.Fatalf("dgram→stream record %d: %d bytes, want %d", i, len(got), len(want))
+		}
+	}
+	sendRaw(t, strPeer, r3[:10]) // the stream ends inside a record: still an orderly end
+	unix.Shutdown(strPeer, unix.SHUT_WR)
+	if err := waitJoin(t, errc); err != nil {
+		t.Fatalf("Join = %v, want nil at the end of the stream", err)
+	}
+	ab, ba := &st.Dir[AtoB], &st.Dir[BtoA]
+	if !st.FastPath.Load() || ab.Frames.Load() != 4 || ab.Runts.Load() != 1 || ab.Drops.Load() != 1 ||
+		ba.Frames.Load() != 2 || ba.Runts.Load() != 1 {
+		t.Errorf("fast %v, a→b frames %d runts %d drops %d, b→a frames %d runts %d; want true, 4 1 1, 2 1",
+			st.FastPath.Load(), ab.Frames.Load(), ab.Runts.Load(), ab.Drops.Load(), ba.Frames.Load(), ba.Runts.Load())
+	}
+}
+
+// A switch queue that is full holds the TAP side back: nothing is dropped, order is kept.
+func TestFastBackpressure(t *testing.T) {
+	for _, typ := range []int{unix.SOCK_DGRAM, unix.SOCK_STREAM} {
+		d, tapPeer := newRawEP(t, unix.SOCK_DGRAM)
+		c, swPeer := newRawEP(t, typ)
+		var st Stats
+		errc := startJoin(context.Background(), d, c, &Config{Stats: &st})
+		const frames = 3000 // far more than a socket queues
+		go func() {
+			f := append([]byte(nil), payload...)
+			for i := range frames {
+				binary.BigEndian.PutUint32(f[14:], uint32(i))
+				sendRaw(t, tapPeer, f)
+			}
+		}()
+		time.Sleep(100 * time.Millisecond) // let the queues fill up
+		buf := make([]byte, 2048)
+		for i := range frames {
+			var got []byte
+			if typ == unix.SOCK_STREAM {
+				got = readRecord(t, swPeer)
+			} else {
+				got = buf[:recvRaw(t, swPeer, buf)]
+			}
+			if len(got) != len(payload) || binary.BigEndian.Uint32(got[14:]) != uint32(i) {
+				t.Fatalf("frame %d: got %d bytes, sequence %d", i, len(got), binary.BigEndian.Uint32(got[14:]))
+			}
+		}
+		if d := st.Dir[AtoB].Drops.Load(); d != 0 {
+			t.Errorf("%d drops", d)
+		}
+		d.Close() // Close from outside ends Join too
+		if err := waitJoin(t, errc); err != nil {
+			t.Fatalf("Join = %v after Close", err)
+		}
+	}
+}
+
+func TestFastContext(t *testing.T) {
+	d, _ := newRawEP(t, unix.SOCK_DGRAM)
+	c, _ := newRawEP(t, unix.SOCK_STREAM)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := startJoin(ctx, d, c, nil)
+	time.Sleep(10 * time.Millisecond)
+	cancel()
+	if err := waitJoin(t, errc); err != nil {
+		t.Fatalf("Join = %v, want nil on cancel", err)
+	}
+}
+
+// TestFastEmit: on the fast path too, a hook can keep frames and send them later from another goroutine.
+func TestFastEmit(t *testing.T) {
+	for _, typ := range []int{unix.SOCK_DGRAM, unix.SOCK_STREAM} {
+		a, aPeer := newRawEP(t, unix.SOCK_DGRAM)
+		b, bPeer := newRawEP(t, typ)
+		var st Stats
+		later := make(chan []byte, 8)
+		var emitter Emitter
+		var mu sync.Mutex
+		hook := func(dir Dir, f []byte, out Emitter) Verdict {
+			if dir != AtoB {
+				return Pass
+			}
+			mu.Lock()
+			emitter = out
+			mu.Unlock()
+			later <- append([]byte(nil), f...)
+			return Keep
+		}
+		errc := startJoin(context.Background(), a, b, &Config{Stats: &st, Hook: hook})
+		go func() {
+			for f := range later {
+				time.Sleep(10 * time.Millisecond) // wirefilter's delay
+				mu.Lock()
+				emitter.Emit(f)
+				mu.Unlock()
+			}
+		}()
+		sendRaw(t, aPeer, payload)
+		var got []byte
+		if typ == unix.SOCK_STREAM {
+			got = readRecord(t, bPeer)
+		} else {
+			buf := make([]byte, 2048)
+			got = buf[:recvRaw(t, bPeer, buf)]
+		}
+		if !bytes.Equal(got, payload) {
+			t.Fatalf("emitted frame: %d bytes", len(got))
+		}
+		a.hangUp()
+		if err := waitJoin(t, errc); err != nil {
+			t.Fatal(err)
+		}
+		close(later)
+		if !st.FastPath.Load() || st.Dir[AtoB].Frames.Load() != 1 {
+			t.Errorf("fast %v, frames %d; want true, 1", st.FastPath.Load(), st.Dir[AtoB].Frames.Load())
+		}
+		if err := emitter.Emit(payload); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Emit after Join = %v, want net.ErrClosed", err)
+		}
+	}
+}
+
+// TestDupHook: a hook may Emit from inside the call (wirefilter's duplication) on both paths.
+func TestDupHook(t *testing.T) {
+	for _, slow := range []bool{false, true} {
+		a, aPeer := newRawEP(t, unix.SOCK_DGRAM)
+		b, bPeer := newRawEP(t, unix.SOCK_STREAM)
+		dup := func(dir Dir, f []byte, out Emitter) Verdict {
+			out.Emit(f)
+			return Pass
+		}
+		var st Stats
+		errc := startJoin(context.Background(), a, b, &Config{Stats: &st, Hook: dup, NoFastPath: slow})
+		sendRaw(t, aPeer, payload)
+		for i := range 2 {
+			if got := readRecord(t, bPeer); !bytes.Equal(got, payload) {
+				t.Fatalf("slow=%v: copy %d: %d bytes", slow, i, len(got))
+			}
+		}
+		a.Close()
+		if err := waitJoin(t, errc); err != nil {
+			t.Fatal(err)
+		}
+		if st.FastPath.Load() == slow || st.Dir[AtoB].Frames.Load() != 2 {
+			t.Errorf("slow=%v: FastPath %v, frames %d; want 2", slow, st.FastPath.Load(), st.Dir[AtoB].Frames.Load())
+		}
+	}
+}
+
+func TestFastZeroAllocsPerFrame(t *testing.T) {
+	for _, hook := range []Hook{nil, trivialHook} {
+		for _, typ := range []int{unix.SOCK_DGRAM, unix.SOCK_STREAM} {
+			d, tapPeer := newRawEP(t, unix.SOCK_DGRAM)
+			c, swPeer := newRawEP(t, typ)
+			errc := startJoin(context.Background(), d, c, &Config{Hook: hook})
+			buf := make([]byte, 2048)
+			rec := record(payload)
+			roundTrip := func() {
+				sendRaw(t, tapPeer, payload)
+				if typ == unix.SOCK_STREAM {
+					readFull(t, swPeer, buf[:len(rec)])
+					sendRaw(t, swPeer, rec)
+				} else {
+					recvRaw(t, swPeer, buf)
+					sendRaw(t, swPeer, payload)
+				}
+				recvRaw(t, tapPeer, buf)
+			}
+			roundTrip() // the loop is running
+			if a := testing.AllocsPerRun(500, roundTrip); a != 0 {
+				t.Errorf("hook %v, type %d: allocs per frame pair = %v, want 0", hook != nil, typ, a)
+			}
+			c.hangUp()
+			if err := waitJoin(t, errc); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkFast measures the poll loop on socket pairs, one frame TAP→switch (datagram) or
+// TAP→stream per iteration, against the goroutine path on the same raw endpoints.
+func BenchmarkFast(b *testing.B) {
+	for _, slow := range []bool{false, true} {
+		for _, typ := range []int{unix.SOCK_DGRAM, unix.SOCK_STREAM} {
+			benchFast(b, typ, slow)
+		}
+	}
+}
+
+func benchFast(b *testing.B, typ int, slow bool) {
+	name := map[int]string{unix.SOCK_DGRAM: "dgram", unix.SOCK_STREAM: "stream"}[typ]
+	if slow {
+		name = "goroutines-" + name
+	}
+	{
+		b.Run(name, func(b *testing.B) {
+			d, tapPeer := newRawEP(b, unix.SOCK_DGRAM)
+			c, swPeer := newRawEP(b, typ)
+			errc := startJoin(context.Background(), d, c, &Config{NoFastPath: slow})
+			buf := make([]byte, 2048)
+			want := len(payload)
+			if typ == unix.SOCK_STREAM {
+				want += 2
+			}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(payload)))
+			for b.Loop() {
+				sendRaw(b, tapPeer, payload)
+				if typ == unix.SOCK_STREAM {
+					readFull(b, swPeer, buf[:want])
+				} else {
+					recvRaw(b, swPeer, buf)
+				}
+			}
+			b.StopTimer()
+			c.Close() // the goroutine path does not watch Done: close instead of hanging up
+
+			if err := <-errc; err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}

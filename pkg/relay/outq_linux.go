@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package relay
+
+import (
+	"encoding/binary"
+	"net"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"github.com/govde/govde/pkg/frame"
+)
+
+// outq is the output of one side of the fast path: the frames going to it that the descriptor has not
+// taken yet. For a stream it holds records (several per write); for a datagram descriptor, at most the
+// one frame that met EAGAIN. It is also the Emitter a Hook gets for that direction.
+type outq struct {
+	mu       sync.Mutex // guards everything below; taken by the loop and by Emit
+	fd       int
+	stream   bool
+	nb       bool // fd is non-blocking
+	buf      []byte
+	off, end int   // buf[off:end] waits for the descriptor
+	err      error // a write error that ended the relay
+	closed   bool
+	c        *Counters
+	wake     int // the loop's eventfd
+}
+
+// room reports whether one more frame can be queued.
+func (o *outq) room() bool {
+	if o.err != nil {
+		return false
+	}
+	if !o.stream {
+		return o.end == 0
+	}
+	if o.off == o.end {
+		o.off, o.end = 0, 0
+	}
+	return o.end+hdrLen+frame.MaxLen <= len(o.buf)
+}
+
+// put queues f (the caller checked room): a datagram is written at once and kept only on EAGAIN; a
+// stream record is appended, for flush to write.
+func (o *outq) put(f []byte) {
+	if o.stream {
+		binary.BigEndian.PutUint16(o.buf[o.end:], uint16(len(f)))
+		o.end += hdrLen + copy(o.buf[o.end+hdrLen:], f)
+		o.c.Frames.Add(1)
+		o.c.Bytes.Add(uint64(len(f)))
+		return
+	}
+	switch e := write(o.fd, f, o.nb); e {
+	case 0:
+		o.c.Frames.Add(1)
+		o.c.Bytes.Add(uint64(len(f)))
+	case syscall.EAGAIN:
+		o.end = copy(o.buf, f)
+	default:
+		o.fail(e)
+	}
+}
+
+// flush writes what waits, as far as the descriptor takes it.
+func (o *outq) flush() error {
+	for o.end > o.off && o.err == nil {
+		if !o.stream {
+			switch e := write(o.fd, o.buf[:o.end], o.nb); e {
+			case 0:
+				o.c.Frames.Add(1)
+				o.c.Bytes.Add(uint64(o.end))
+			case syscall.EAGAIN:
+				return nil
+			default:
+				o.fail(e)
+			}
+			o.off, o.end = 0, 0
+			continue
+		}
+		p := o.buf[o.off:o.end]
+		n, e := sysIO(syscall.SYS_WRITE, o.fd, p, o.nb)
+		switch e {
+		case 0:
+			o.off += n
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return nil
+		default:
+			// A stream cannot lose part of a record and stay in step: any write error ends the relay.
+			o.err = errnoErr(e)
+		}
+	}
+	if o.off == o.end {
+		o.off, o.end = 0, 0
+	}
+	return o.err
+}
+
+// fail applies the write-error policy to a datagram write error: gone ends the relay, anything else
+// drops the frame.
+func (o *outq) fail(e syscall.Errno) {
+	if err := errnoErr(e); gone(err) {
+		o.err = err
+		return
+	}
+	o.c.Drops.Add(1)
+}
+
+// write does one write(2) of b, retrying on EINTR.
+func write(fd int, b []byte, nb bool) syscall.Errno {
+	for {
+		if _, e := sysIO(syscall.SYS_WRITE, fd, b, nb); e != syscall.EINTR {
+			return e
+		}
+	}
+}
+
+// sysIO runs read(2) or write(2) on fd. A non-blocking descriptor cannot block, so it skips the
+// scheduler's system-call bookkeeping (RawSyscall); a blocking one may, so it goes through Syscall.
+func sysIO(trap uintptr, fd int, b []byte, nb bool) (int, syscall.Errno) {
+	if nb {
+		n, _, e := syscall.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		return int(n), e
+	}
+	n, _, e := syscall.Syscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	return int(n), e
+}
+
+// errnoErr maps EBADF and EBADFD to net.ErrClosed and returns other errnos bare (no allocation).
+func errnoErr(e syscall.Errno) error {
+	if e == syscall.EBADF || e == syscall.EBADFD {
+		return net.ErrClosed
+	}
+	return e
+}
+
+// Emit implements Emitter: f is queued (or dropped and counted when there is no room) and the loop is
+// woken to write it.
+func (o *outq) Emit(f []byte) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	switch {
+	case o.closed:
+		return net.ErrClosed
+	case len(f) < frame.HeaderLen:
+		o.c.Runts.Add(1)
+	case !o.room():
+		o.c.Drops.Add(1)
+	default:
+		o.put(f)
+		if o.end > o.off || o.err != nil {
+			signal(o.wake)
+		}
+	}
+	return nil
+}
+
+// close makes later Emits fail.
+func (o *outq) close() {
+	o.mu.Lock()
+	o.closed = true
+	o.mu.Unlock()
+}
