@@ -6,10 +6,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,10 +211,29 @@ func TestStuckUnicastDestination(t *testing.T) {
 }
 
 // TestSlowReceiverBackPressure: frames for a client that reads slower than its sender sends are
-// held back (the switch waits for its socket to drain), not dropped.
+// held back (the switch waits for its socket to drain), not dropped. A receiver descheduled for longer
+// than congestionWait counts as stuck and loses frames by design, which a machine busy with other test
+// packages (-race, 2 cores) does now and then; so the property must hold in one of three trials, and a
+// switch that drops instead of waiting fails all three.
 func TestSlowReceiverBackPressure(t *testing.T) {
+	var failures []string
+	for range 3 {
+		msg := slowReceiverTrial(t)
+		if msg == "" {
+			return
+		}
+		failures = append(failures, msg)
+	}
+	t.Errorf("the slow receiver lost frames in every trial:\n%s", strings.Join(failures, "\n"))
+}
+
+// slowReceiverTrial sends 5000 frames to a receiver that pauses every 100 frames and returns what went
+// wrong, "" when nothing did.
+func slowReceiverTrial(t *testing.T) string {
 	s, dir := startServed(t, Config{})
 	a, b := dial(t, s, dir, 0), dial(t, s, dir, 0)
+	defer a.Close()
+	defer b.Close()
 	must(t, b.WriteFrame(eth(frame.Broadcast, mac(2), 60)))
 	expectSock(t, a, eth(frame.Broadcast, mac(2), 60))
 	const sent = 5000
@@ -239,20 +260,20 @@ func TestSlowReceiverBackPressure(t *testing.T) {
 			break
 		}
 	}
-	// A receiver descheduled for longer than congestionWait on a loaded machine loses some.
 	if ps.Out.Pkts != sent || ps.Out.Drops > sent/10 {
-		t.Errorf("slow port out = %+v, want %d pkts and few drops", ps.Out, sent)
+		return fmt.Sprintf("slow port out = %+v, want %d pkts and few drops", ps.Out, sent)
 	}
 	if ps.Out.Drops == 0 {
 		select {
 		case n := <-got:
 			if n != sent {
-				t.Errorf("b got %d frames, want %d", n, sent)
+				return fmt.Sprintf("b got %d frames, want %d", n, sent)
 			}
 		case <-time.After(10 * time.Second):
-			t.Errorf("b did not get all %d frames", sent)
+			return fmt.Sprintf("b did not get all %d frames", sent)
 		}
 	}
+	return ""
 }
 
 func countFDs(t testing.TB) int {
