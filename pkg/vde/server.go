@@ -8,13 +8,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/govde/govde/internal/sockfile"
 	"github.com/govde/govde/pkg/frame"
 )
 
@@ -84,8 +84,12 @@ type ListenOptions struct {
 type Listener struct {
 	ln      *net.UnixListener
 	dir     string
+	dirNode sockfile.Node // the directory dir named when Listen opened it
 	ctlPath string
+	ctlNode sockfile.Node // the control socket file, removed by Close only while it is still ours
 	opt     ListenOptions
+
+	refused atomic.Uint64 // connections closed without a reply by the listener itself
 
 	reqs      chan *Request
 	closing   chan struct{}
@@ -114,70 +118,81 @@ func Listen(dir string, opt ListenOptions) (*Listener, error) {
 	if opt.Timeout <= 0 {
 		opt.Timeout = DefaultTimeout
 	}
-	if err := os.Mkdir(dir, 0o777); err != nil && !errors.Is(err, os.ErrExist) {
-		return nil, err
-	}
-	real, err := realpath(dir)
+	d, real, err := openDir(dir)
 	if err != nil {
 		return nil, err
 	}
+	defer d.Close()
 	if len(real) > maxDirLen {
 		return nil, fmt.Errorf("switch directory %s: %d bytes, at most %d fit a socket address: %w", real, len(real), maxDirLen, os.ErrInvalid)
 	}
-	if opt.Group != NoGroup {
-		if err := os.Chown(real, -1, opt.Group); err != nil {
-			return nil, err
-		}
+	if err := chmodDir(d, opt.Group, opt.DirMode); err != nil {
+		return nil, err
 	}
-	if err := unix.Chmod(real, opt.DirMode); err != nil {
-		return nil, &os.PathError{Op: "chmod", Path: real, Err: err}
-	}
-	ctlPath := filepath.Join(real, "ctl")
-	ln, err := listenCtl(ctlPath)
+	dn, err := dirNode(d)
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.Chmod(ctlPath, opt.Mode); err != nil {
-		ln.Close()
-		return nil, &os.PathError{Op: "chmod", Path: ctlPath, Err: err}
-	}
-	if opt.Group != NoGroup {
-		if err := os.Chown(ctlPath, -1, opt.Group); err != nil {
-			ln.Close()
-			return nil, err
-		}
+	ctlPath := filepath.Join(real, "ctl")
+	ln, ctlNode, err := listenCtl(d, ctlPath, opt)
+	if err != nil {
+		return nil, err
 	}
 	l := &Listener{
-		ln: ln, dir: real, ctlPath: ctlPath, opt: opt,
+		ln: ln, dir: real, dirNode: dn, ctlPath: ctlPath, ctlNode: ctlNode, opt: opt,
 		reqs: make(chan *Request), closing: make(chan struct{}), pending: map[*net.UnixConn]struct{}{},
 	}
 	l.wg.Go(l.acceptLoop)
 	return l, nil
 }
 
-// listenCtl binds the control socket, taking over a stale one.
-func listenCtl(path string) (*net.UnixListener, error) {
-	addr := &net.UnixAddr{Name: path, Net: "unix"}
-	ln, err := net.ListenUnix("unix", addr)
-	if err == nil {
-		return ln, nil
+// listenCtl binds the control socket in the open switch directory d, taking over a stale one, with its
+// final mode and group from the start (internal/sockfile). Anything else at the name, or a live control
+// socket, is left alone.
+func listenCtl(d *os.File, path string, opt ListenOptions) (*net.UnixListener, sockfile.Node, error) {
+	fail := func(err error) (*net.UnixListener, sockfile.Node, error) {
+		return nil, sockfile.Node{}, fmt.Errorf("could not bind to socket '%s': %w", path, err)
 	}
-	if !errors.Is(err, syscall.EADDRINUSE) {
-		return nil, fmt.Errorf("could not bind to socket '%s': %w", path, err)
+	replace := sockfile.NoReplace
+	switch _, isSock, err := sockfile.Lstat(path); {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return fail(err)
+	case !isSock:
+		return fail(fmt.Errorf("it exists and is not a socket: %w", syscall.EEXIST))
+	default:
+		c, derr := net.DialTimeout("unix", path, time.Second)
+		if derr == nil {
+			c.Close()
+			return fail(syscall.EADDRINUSE)
+		}
+		if !errors.Is(derr, syscall.ECONNREFUSED) {
+			return fail(derr)
+		}
+		replace = sockfile.ReplaceAny // stale
 	}
-	c, derr := net.DialTimeout("unix", path, time.Second)
-	if derr == nil {
-		c.Close()
-		return nil, fmt.Errorf("could not bind to socket '%s': %w", path, syscall.EADDRINUSE)
+	ln, n, err := sockfile.Listen(d, "ctl", sockfile.Perm{Mode: opt.Mode, UID: -1, GID: opt.Group}, replace)
+	if err != nil {
+		if errors.Is(err, syscall.EEXIST) {
+			err = syscall.EADDRINUSE // another switch was quicker
+		}
+		return fail(err)
 	}
-	if !errors.Is(derr, syscall.ECONNREFUSED) {
-		return nil, fmt.Errorf("could not bind to socket '%s': %w", path, err)
+	return ln, n, nil
+}
+
+// openDir opens the switch directory for binding a data socket, and checks it is still the one Listen
+// made (the name could have been swapped by whoever may write its parent).
+func (l *Listener) openDir() (*os.File, error) {
+	d, err := sockfile.OpenDir(l.dir)
+	if err != nil {
+		return nil, err
 	}
-	os.Remove(path)
-	if ln, err = net.ListenUnix("unix", addr); err != nil {
-		return nil, fmt.Errorf("could not bind to socket '%s': %w", path, err)
+	if !sameDir(d, l.dirNode) {
+		d.Close()
+		return nil, fmt.Errorf("switch directory %s was replaced: %w", l.dir, os.ErrNotExist)
 	}
-	return ln, nil
+	return d, nil
 }
 
 // Dir returns the real path of the switch directory.
@@ -210,7 +225,8 @@ func (l *Listener) Close() error {
 	var err error
 	l.closeOnce.Do(func() {
 		close(l.closing)
-		err = l.ln.Close() // also unlinks ctl
+		err = l.ln.Close()
+		sockfile.Remove(l.ctlPath, l.ctlNode) // unless another switch has taken it over
 		l.mu.Lock()
 		for c := range l.pending {
 			c.SetDeadline(time.Unix(1, 0))
@@ -257,7 +273,12 @@ func (l *Listener) acceptLoop() {
 	}
 }
 
+// Refused returns the number of connections the listener closed without a reply: malformed, unsupported
+// or late requests, and requests naming a client socket their requester may not name (see Request).
+func (l *Listener) Refused() uint64 { return l.refused.Load() }
+
 func (l *Listener) bad(err error) {
+	l.refused.Add(1)
 	if l.opt.OnBadRequest != nil {
 		l.opt.OnBadRequest(err)
 	}
@@ -279,6 +300,7 @@ func (l *Listener) handshake(c *net.UnixConn) {
 	select {
 	case l.reqs <- r:
 	case <-l.closing:
+		r.data.Close()
 		c.Close()
 	}
 }
@@ -304,28 +326,45 @@ func (l *Listener) readRequest(c *net.UnixConn) (*Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	uid := -1
-	if m.ClientPath[0] != '@' {
-		if err := unix.Access(m.ClientPath, unix.R_OK|unix.W_OK); err != nil {
-			return nil, fmt.Errorf("%w: client socket %s: %w", ErrBadRequest, m.ClientPath, err)
-		}
-		var st unix.Stat_t
-		if unix.Stat(m.ClientPath, &st) == nil {
-			uid = int(st.Uid)
-		}
+	cred, err := peerCred(c)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q: %w", ErrBadRequest, m.Descr, err)
+	}
+	data, err := dialClient(m.ClientPath, cred)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %q from pid %d uid %d: client socket: %w", ErrBadRequest, m.Descr, cred.PID, cred.UID, err)
 	}
 	c.SetReadDeadline(time.Time{})
-	return &Request{Message: m, UID: uid, ctl: c, l: l}, nil
+	return &Request{Message: m, Cred: cred, UID: cred.UID, data: data, ctl: c, l: l}, nil
 }
+
+// Cred is the identity of a connected client process as the kernel recorded it when the process
+// connected to the control socket (SO_PEERCRED, SO_PEERGROUPS): what it could not have forged.
+type Cred struct {
+	PID, UID, GID int
+	Groups        []int // supplementary groups
+}
+
+// InGroup reports whether gid is the primary or a supplementary group of the client.
+func (c Cred) InGroup(gid int) bool { return c.GID == gid || slices.Contains(c.Groups, gid) }
 
 // A Request is a well-formed connection request waiting for the switch's decision: Accept it on a port,
 // or Reject it. Exactly one of the two must be called.
+//
+// The requesting user is the client process's user from the kernel (Cred), not, as for vde_switch, the
+// owner of the socket file named in the request: before a request reaches Accept, the listener has
+// checked that the client socket it names is a socket owned by that user (root may name any), reached
+// without a symbolic link in its last component that the user does not own, and connected the switch's
+// data socket to that very file. Other requests are refused like malformed ones (OnBadRequest, Refused).
 type Request struct {
 	Message
-	// UID is the owner of the client's socket file: vde_switch's notion of the requesting user, used for
-	// port access control. It is -1 for an abstract socket address.
+	// Cred is the requesting process's identity.
+	Cred Cred
+	// UID is Cred.UID, the requesting user, used for port access control and as the owner of the data
+	// socket when the switch runs as root.
 	UID int
 
+	data    *net.UnixConn // connected to the client socket, bound by Accept
 	ctl     *net.UnixConn
 	l       *Listener
 	decided atomic.Bool
@@ -340,6 +379,7 @@ func (r *Request) Reject() error {
 	if !r.decided.CompareAndSwap(false, true) {
 		return errDecided
 	}
+	r.data.Close()
 	return r.ctl.Close()
 }
 
@@ -360,6 +400,7 @@ func (r *Request) AcceptWith(port int, attach func(*ServerConn) error) (*ServerC
 	}
 	sc, err := r.accept(port, attach)
 	if err != nil {
+		r.data.Close()
 		r.ctl.Close()
 		return nil, fmt.Errorf("accept %q on port %d: %w", r.Descr, port, err)
 	}
@@ -371,57 +412,48 @@ func (r *Request) accept(port int, attach func(*ServerConn) error) (*ServerConn,
 		return nil, fmt.Errorf("port %d: %w", port, os.ErrInvalid)
 	}
 	opt := &r.l.opt
-	data, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: r.ClientPath, Net: "unixgram"})
-	if err != nil {
-		return nil, err
-	}
-	rc, err := data.SyscallConn()
-	if err != nil {
-		data.Close()
-		return nil, err
-	}
-	var path string
-	var berr error
-	cerr := rc.Control(func(fd uintptr) {
-		path = fmt.Sprintf("%s/%03d.%d", r.l.dir, port, fd)
-		if err := unix.Unlink(path); err != nil && err != unix.ENOENT {
-			berr = err
-			return
-		}
-		berr = unix.Bind(int(fd), &unix.SockaddrUnix{Name: path})
-	})
-	if err := errors.Join(cerr, berr); err != nil {
-		data.Close()
-		return nil, fmt.Errorf("bind data socket %s: %w", path, err)
-	}
-	fail := func(err error) (*ServerConn, error) {
-		os.Remove(path)
-		data.Close()
-		return nil, err
-	}
 	user := r.UID
 	if os.Geteuid() != 0 {
 		user = -1
 	}
-	mode := opt.Mode
+	// vde_switch chmods to the mode (0700 of it for a known user when root), chowns to the user and the
+	// group, and for a port 0 request chmods to the management mode and chowns to the management group
+	// just after its reply. The file gets the result of all that from the start, before the reply, so
+	// that the client's own chmod (vdeplug4 does one) reliably comes last.
+	perm := sockfile.Perm{Mode: opt.Mode, UID: user, GID: opt.Group}
 	if user != -1 {
-		mode &= 0o700
+		perm.Mode &= 0o700
 	}
-	if err := unix.Chmod(path, mode); err != nil {
-		return fail(&os.PathError{Op: "chmod", Path: path, Err: err})
-	}
-	if user != -1 || opt.Group != NoGroup {
-		if err := os.Chown(path, user, opt.Group); err != nil {
-			return fail(err)
-		}
-	}
-	// vde_switch applies the management permissions just after its reply, racing with the client's own
-	// chmod; we apply them before it, so that the client's chmod (vdeplug4 does one) reliably comes last.
 	if r.Port0 {
-		unix.Chmod(path, opt.MgmtMode)
+		perm.Mode = opt.MgmtMode
 		if opt.MgmtGroup != NoGroup {
-			os.Chown(path, -1, opt.MgmtGroup)
+			perm.GID = opt.MgmtGroup
 		}
+	}
+	rc, err := r.data.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var path string
+	var node sockfile.Node
+	var berr error
+	cerr := rc.Control(func(fd uintptr) {
+		name := fmt.Sprintf("%03d.%d", port, fd)
+		path = filepath.Join(r.l.dir, name)
+		d, err := r.l.openDir()
+		if err != nil {
+			berr = err
+			return
+		}
+		defer d.Close()
+		node, berr = sockfile.Bind(int(fd), d, name, perm, sockfile.ReplaceAny)
+	})
+	if err := errors.Join(cerr, berr); err != nil {
+		return nil, fmt.Errorf("bind data socket %s: %w", path, err)
+	}
+	fail := func(err error) (*ServerConn, error) {
+		sockfile.Remove(path, node)
+		return nil, err
 	}
 	var reply [SockaddrLen]byte
 	b, err := AppendReply(reply[:0], path)
@@ -432,7 +464,7 @@ func (r *Request) accept(port int, attach func(*ServerConn) error) (*ServerConn,
 	if crc, err := r.ctl.SyscallConn(); err == nil {
 		crc.Control(func(fd uintptr) { id = int(fd) })
 	}
-	sc := &ServerConn{link: newLink(data, r.ctl), path: path, port: port, id: id, msg: r.Message, uid: r.UID}
+	sc := &ServerConn{link: newLink(r.data, r.ctl), path: path, node: node, port: port, id: id, msg: r.Message, cred: r.Cred}
 	sc.cleanup = sc.unlink
 	if attach != nil {
 		if err := attach(sc); err != nil {
@@ -457,15 +489,16 @@ func (r *Request) accept(port int, attach func(*ServerConn) error) (*ServerConn,
 type ServerConn struct {
 	*link
 	path string
+	node sockfile.Node
 	port int
 	id   int
 	msg  Message
-	uid  int
+	cred Cred
 }
 
 var _ frame.Endpoint = (*ServerConn)(nil)
 
-func (s *ServerConn) unlink() { os.Remove(s.path) }
+func (s *ServerConn) unlink() { sockfile.Remove(s.path, s.node) }
 
 // Path returns the path of the port's data socket, DIR/NNN.FD. Close removes it.
 func (s *ServerConn) Path() string { return s.path }
@@ -481,7 +514,10 @@ func (s *ServerConn) ID() int { return s.id }
 func (s *ServerConn) Descr() string { return s.msg.Descr }
 
 // UID returns the requesting user (see Request.UID).
-func (s *ServerConn) UID() int { return s.uid }
+func (s *ServerConn) UID() int { return s.cred.UID }
+
+// Cred returns the requesting process's identity (see Request.Cred).
+func (s *ServerConn) Cred() Cred { return s.cred }
 
 // Request returns the request the connection was accepted from.
 func (s *ServerConn) Request() Message { return s.msg }

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	"github.com/govde/govde/internal/ids"
 	"github.com/govde/govde/pkg/frame"
 )
 
@@ -53,8 +52,9 @@ type epSpec struct {
 	module string
 	descr  string
 	uid    int
-	port   int  // 0: any free port
-	port0  bool // the reserved management port
+	gids   []int // the requester's primary and supplementary groups (kernel credentials)
+	port   int   // 0: any free port
+	port0  bool  // the reserved management port
 	done   <-chan struct{}
 	raw    syscall.RawConn
 	direct bool
@@ -84,7 +84,7 @@ func (s *Switch) choosePortLocked(sp *epSpec) (*port, error) {
 	if p == nil {
 		p = s.allocLocked(n, false)
 	}
-	if err := checkAccess(p, sp.uid); err != nil {
+	if err := checkAccess(p, sp.uid, sp.gids); err != nil {
 		return nil, err
 	}
 	if p.active() && p.curUser != sp.uid {
@@ -93,23 +93,21 @@ func (s *Switch) choosePortLocked(sp *epSpec) (*port, error) {
 	return p, nil
 }
 
-// checkAccess applies a port's user/group restriction to uid, as vde_switch's checkport_ac.
-func checkAccess(p *port, uid int) error {
+// checkAccess applies a port's user/group restriction to a requester with user uid and groups gids, as
+// vde_switch's checkport_ac. Unlike vde_switch, which looks the uid up in the group database, group
+// membership is the requesting process's own groups as the kernel recorded them when it connected
+// (vde.Cred): the groups it could use to open a file, whatever the database said then or says now.
+func checkAccess(p *port, uid int, gids []int) error {
 	if p.user == -1 && p.group == -1 {
 		return nil
 	}
-	if uid == 0 || uid == p.user {
+	if uid == 0 || (uid != -1 && uid == p.user) {
 		return nil
 	}
-	if p.group != -1 && inGroup(uid, p.group) {
+	if p.group != -1 && slices.Contains(gids, p.group) {
 		return nil
 	}
 	return syscall.EPERM
-}
-
-// inGroup reports whether uid has gid as primary group or is listed as a member of it.
-func inGroup(uid, gid int) bool {
-	return ids.InGroup(uid, gid)
 }
 
 // attach adds an endpoint to the switch and starts its goroutines. On error the caller still owns sp.ep.

@@ -46,7 +46,9 @@ func (s *Switch) Serve(ln *vde.Listener) error {
 
 // handleRequest picks the port for a request, accepts it there and attaches the connection.
 func (s *Switch) handleRequest(req *vde.Request) {
-	sp := epSpec{module: ModuleUnix, descr: req.Descr, uid: req.UID, port: req.Port, port0: req.Port0}
+	// The requester is who the kernel says connected, not the owner of the socket file it named.
+	gids := append([]int{req.Cred.GID}, req.Cred.Groups...)
+	sp := epSpec{module: ModuleUnix, descr: req.Descr, uid: req.UID, gids: gids, port: req.Port, port0: req.Port0}
 	// Choose (and allocate) the port first: the data socket's name carries the port number.
 	s.mu.Lock()
 	if s.closed {

@@ -78,8 +78,23 @@ func TestPortAllocationAndAccess(t *testing.T) {
 	if err != nil || e.port.num != 0 {
 		t.Errorf("port-0 request: %v", err)
 	}
-	if !inGroup(0, 0) || inGroup(0, 424242) {
-		t.Error("inGroup(0,0) false or inGroup(0,424242) true")
+	// Group access: the requester's own groups (kernel credentials), not the group database.
+	for _, tc := range []struct {
+		uid  int
+		gids []int
+		want error
+	}{
+		{65534, []int{65534}, syscall.EPERM},
+		{-1, nil, syscall.EPERM},
+		{65534, []int{65534, 4242}, nil},
+		{1001, []int{4242}, nil},
+		{1001, []int{100}, nil}, // the port's user
+		{0, nil, nil},
+	} {
+		p := &port{user: 1001, group: 4242}
+		if err := checkAccess(p, tc.uid, tc.gids); err != tc.want {
+			t.Errorf("checkAccess(user 1001 group 4242, uid %d, groups %v) = %v, want %v", tc.uid, tc.gids, err, tc.want)
+		}
 	}
 }
 
