@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -118,7 +117,7 @@ func runSwitch(cfg config, d *daemon.Process) error {
 	cons := console.New(console.Config{Switch: sw, CtlDir: ln.Dir(), CtlMode: ln.Mode(),
 		MgmtPath: cfg.mgmt, MgmtMode: cfg.mgmtMode, Logf: logf})
 	defer cons.Close()
-	var mln *net.UnixListener
+	var mln *mgmt.Listener
 	if cfg.mgmt != "" {
 		var err error
 		mln, err = mgmt.Listen(cfg.mgmt, os.FileMode(cfg.mgmtMode), cfg.mgmtGroup)
