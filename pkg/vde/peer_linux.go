@@ -121,11 +121,11 @@ func openDir(dir string) (*os.File, string, error) {
 		return nil, "", err
 	}
 	d, err := sockfile.OpenDir(dir)
-	if errors.Is(err, unix.ELOOP) {
-		to, _ := os.Readlink(dir)
-		return nil, "", fmt.Errorf("switch directory %s is a symbolic link (to %s): refusing to follow it, give the directory itself: %w", dir, to, os.ErrInvalid)
-	}
 	if err != nil {
+		if fi, lerr := os.Lstat(dir); lerr == nil && fi.Mode()&os.ModeSymlink != 0 {
+			to, _ := os.Readlink(dir)
+			return nil, "", fmt.Errorf("switch directory %s is a symbolic link (to %s): refusing to follow it, give the directory itself: %w", dir, to, os.ErrInvalid)
+		}
 		return nil, "", err
 	}
 	real, err := sockfile.RealPath(d)
