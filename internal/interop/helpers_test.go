@@ -208,7 +208,12 @@ type stdioPlug struct {
 // startPlug starts "vde_plug args..." with its stdin and stdout connected to the test.
 func startPlug(t testing.TB, args ...string) *stdioPlug {
 	t.Helper()
-	bin := testutil.RealTool(t, "vde_plug")
+	return startPlugCmd(t, testutil.RealTool(t, "vde_plug"), args...)
+}
+
+// startPlugCmd is startPlug for a command that runs vde_plug (such as setpriv ... vde_plug).
+func startPlugCmd(t testing.TB, bin string, args ...string) *stdioPlug {
+	t.Helper()
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
