@@ -5,6 +5,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -15,4 +16,14 @@ func readMan(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestManCompatibility: the man page says how the requester is identified and that no path is followed.
+func TestManCompatibility(t *testing.T) {
+	man := readMan(t)
+	for _, want := range []string{".SH COMPATIBILITY", "SO_PEERCRED", "SO_PEERGROUPS", "symbolic link", "private directory"} {
+		if !strings.Contains(man, want) {
+			t.Errorf("man/vswitch.1 does not mention %q", want)
+		}
+	}
 }
