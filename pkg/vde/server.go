@@ -383,11 +383,11 @@ func (r *Request) Reject() error {
 	return r.ctl.Close()
 }
 
-// Accept grants the request on port: it connects a new datagram socket to the client, binds it at
-// DIR/NNN.FD (NNN the port, FD its descriptor number), sets its permissions (the listener's mode, only
-// 0700 of it when running as root for a known user; owner the requesting user when root; the group; for a
-// port 0 request then the management mode and group), and replies with its address. On error the request
-// is rejected. The caller owns the returned ServerConn.
+// Accept grants the request on port: it binds the datagram socket already connected to the client at
+// DIR/NNN.FD (NNN the port, FD its descriptor number) with its final permissions from the start (the
+// listener's mode, only 0700 of it when running as root; owner the requesting user when root; the group;
+// for a port 0 request the management mode and group instead), and replies with its address. On error
+// the request is rejected. The caller owns the returned ServerConn.
 func (r *Request) Accept(port int) (*ServerConn, error) { return r.AcceptWith(port, nil) }
 
 // AcceptWith is Accept with a hook: attach, when not nil, runs once the data socket is ready and before
