@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -46,4 +47,19 @@ func TestPidFileSymlink(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestPidFileModeUmask: under umask 000 the -p and -P files are 0644 (issue 14, item 5: they were 0666).
+func TestPidFileModeUmask(t *testing.T) {
+	bin := testutil.Bin(t, "dpipe")
+	dir := t.TempDir()
+	p := startDpipe(t, "sh", dir, true, "-c", "umask 000; exec "+bin+" -p pid -P pgrp cat = cat")
+	for _, f := range []string{"pid", "pgrp"} {
+		readLine(t, filepath.Join(dir, f))
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("-%s file under umask 000: %v, %v; want mode 0644", f, fi.Mode(), err)
+		}
+	}
+	syscall.Kill(-p.Cmd.Process.Pid, syscall.SIGTERM)
+	p.Wait(5 * time.Second)
 }
