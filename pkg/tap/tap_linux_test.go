@@ -24,7 +24,9 @@ import (
 
 // inNetns runs fn on an OS thread that has entered the named namespace. The thread is never given
 // back to the runtime (the goroutine exits locked), so the test process's own namespace is untouched.
-func inNetns(t testing.TB, ns string, fn func()) {
+func inNetns(t testing.TB, ns string, fn func()) { testutil.InNetns(t, ns, fn) }
+
+func inNetnsOld(t testing.TB, ns string, fn func()) {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() {
