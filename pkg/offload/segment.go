@@ -30,6 +30,7 @@ type Segmenter struct {
 	seq  uint32
 	id   uint16
 	left bool // a frame is pending
+	gt   uint8
 }
 
 // Reset loads b, a virtio-net header and the packet after it, and prepares its frames, none larger than
@@ -81,7 +82,7 @@ func (s *Segmenter) Reset(b []byte, maxFrame int) error {
 	}
 	// The IP length fields of a GSO packet are not relied on: the packet is what was read.
 	p.End = len(pkt)
-	s.pkt, s.p, s.gso = pkt, p, true
+	s.pkt, s.p, s.gso, s.gt = pkt, p, true, gt
 	s.mss = int(h.GSOSize)
 	if p.Data+s.mss > maxFrame {
 		if p.Proto == ProtoUDP || maxFrame <= p.Data {
@@ -99,6 +100,9 @@ func (s *Segmenter) Reset(b []byte, maxFrame int) error {
 	s.left = true
 	return nil
 }
+
+// GSOType returns the GSO type (without GSOECN) of the packet Reset took last: GSONone for a plain one.
+func (s *Segmenter) GSOType() uint8 { return s.gt }
 
 // Pending reports whether Next has a frame to give.
 func (s *Segmenter) Pending() bool { return s.left }

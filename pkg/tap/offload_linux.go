@@ -52,6 +52,8 @@ type offState struct {
 	iov  [2]unix.Iovec
 
 	drops atomic.Uint64 // packets read that could not be segmented
+	tso   atomic.Uint64 // TCP GSO packets read
+	uso   atomic.Uint64 // UDP GSO packets read
 	spare int           // see keepSpare; -1 when none
 }
 
@@ -117,6 +119,13 @@ func (o *offState) next(b []byte) int {
 func (o *offState) load(n int) {
 	if o.seg.Reset(o.pbuf[:n], o.maxFrame) != nil {
 		o.drops.Add(1)
+		return
+	}
+	switch o.seg.GSOType() {
+	case offload.GSOTCPv4, offload.GSOTCPv6:
+		o.tso.Add(1)
+	case offload.GSOUDPL4:
+		o.uso.Add(1)
 	}
 }
 
@@ -176,13 +185,19 @@ func (d *Device) Offloads() int {
 	return d.off.flags
 }
 
-// OffloadDrops counts the packets read from a device with offloads that could not be cut into frames
-// (malformed, or a UDP datagram larger than the frame limit).
-func (d *Device) OffloadDrops() uint64 {
+// OffloadStats count what a device with offloads read: the GSO packets it cut into frames, and the
+// packets it dropped because they could not be (malformed, or a UDP datagram larger than the frame
+// limit). They are safe to read while frames are read.
+type OffloadStats struct {
+	TSO, USO, Drops uint64
+}
+
+// OffloadStats returns the device's OffloadStats (zero without offloads).
+func (d *Device) OffloadStats() OffloadStats {
 	if d.off == nil {
-		return 0
+		return OffloadStats{}
 	}
-	return d.off.drops.Load()
+	return OffloadStats{TSO: d.off.tso.Load(), USO: d.off.uso.Load(), Drops: d.off.drops.Load()}
 }
 
 // CoalesceStats returns what the coalescer of a device with offloads joined so far. It is safe to call

@@ -7,6 +7,7 @@ package tap_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/govde/govde/pkg/offload"
 	"github.com/govde/govde/pkg/relay"
 	"github.com/govde/govde/pkg/tap"
+	"golang.org/x/sys/unix"
 )
 
 const (
@@ -117,6 +119,8 @@ type pairCase struct {
 	persistentA string // use this existing TAP in nsA
 	nsA         string
 	refused     bool // the kernel refuses every offload
+	v6          bool // TCP over IPv6 (ULA addresses inside the namespaces)
+	udp         bool // UDP with UDP_SEGMENT (USO) instead of TCP
 }
 
 // pairTransfer joins a TAP in each of two namespaces with relay.Join, moves 10 MB each way over TCP and
@@ -133,9 +137,10 @@ func pairTransfer(t *testing.T, c pairCase) {
 	}
 	a := openIn(t, nsA, tap.Config{Name: nameA, Offload: c.offA, Raw: true})
 	b := openIn(t, nsB, tap.Config{Name: "gpb0", Offload: c.offB, Raw: true})
-	for _, x := range []struct{ ns, dev, addr string }{{nsA, nameA, "198.18.9.1/24"}, {nsB, "gpb0", "198.18.9.2/24"}} {
+	for _, x := range []struct{ ns, dev, addr, addr6 string }{{nsA, nameA, "198.18.9.1/24", "fd00:c612:9::1/64"}, {nsB, "gpb0", "198.18.9.2/24", "fd00:c612:9::2/64"}} {
 		testutil.Run(t, "ip", "-n", x.ns, "link", "set", "dev", x.dev, "mtu", strconv.Itoa(c.mtu), "up")
 		testutil.Run(t, "ip", "-n", x.ns, "addr", "add", x.addr, "dev", x.dev)
+		testutil.Run(t, "ip", "-n", x.ns, "addr", "add", x.addr6, "dev", x.dev, "nodad")
 	}
 	var maxLen atomic.Int64
 	hook := func(_ relay.Dir, f []byte, _ relay.Emitter) relay.Verdict {
@@ -159,7 +164,15 @@ func pairTransfer(t *testing.T, c pairCase) {
 			t.Error("Join did not return within 10s of its context's end")
 		}
 	}()
-	testutil.TransferBoth(t, nsA, nsB, "198.18.9.2", 10<<20, 60*time.Second)
+	dst := "198.18.9.2"
+	if c.v6 {
+		dst = "fd00:c612:9::2"
+	}
+	if c.udp {
+		udpSegments(t, nsA, nsB, dst)
+	} else {
+		testutil.TransferBoth(t, nsA, nsB, dst, 10<<20, 60*time.Second)
+	}
 	if m := maxLen.Load(); m > int64(c.mtu+frame.HeaderLen) {
 		t.Errorf("a frame of %d bytes crossed the relay; MTU %d allows %d", m, c.mtu, c.mtu+frame.HeaderLen)
 	}
@@ -176,11 +189,15 @@ func pairTransfer(t *testing.T, c pairCase) {
 		if x.off && !c.refused && x.d.Offloads()&offload.TunTSO4 == 0 {
 			t.Errorf("%s: Offloads() = %#x, want TSO4", x.d.Name(), x.d.Offloads())
 		}
-		if n := x.d.OffloadDrops(); n != 0 {
-			t.Errorf("%s: %d packets could not be segmented", x.d.Name(), n)
+		st := x.d.OffloadStats()
+		if st.Drops != 0 {
+			t.Errorf("%s: %d packets could not be segmented", x.d.Name(), st.Drops)
+		}
+		if x.off && !c.refused && x.d == a && (c.udp && st.USO == 0 || !c.udp && st.TSO == 0) {
+			t.Errorf("%s: offload stats %+v: the kernel handed over no GSO packet of the kind sent", x.d.Name(), st)
 		}
 		// The fast path coalesces what it writes to an offloading TAP; the general path writes frames.
-		if x.off && !c.refused && !c.noFast && x.d.CoalesceStats().Packets == 0 {
+		if x.off && !c.refused && !c.noFast && !c.udp && x.d.CoalesceStats().Packets == 0 {
 			t.Errorf("%s: no coalesced packet written in 10 MB", x.d.Name())
 		}
 	}
@@ -194,8 +211,10 @@ func TestOffloadTCPThroughRelay(t *testing.T) {
 		{offA: true, offB: true, mtu: 9000},
 		{offA: true, offB: false, mtu: 1500},
 		{offA: true, offB: true, mtu: 1500, noFast: true},
+		{offA: true, offB: true, mtu: 1500, v6: true},
+		{offA: true, offB: true, mtu: 9000, v6: true},
 	} {
-		t.Run(fmt.Sprintf("offload %v-%v mtu %d nofast %v", c.offA, c.offB, c.mtu, c.noFast), func(t *testing.T) {
+		t.Run(fmt.Sprintf("offload %v-%v mtu %d nofast %v v6 %v", c.offA, c.offB, c.mtu, c.noFast, c.v6), func(t *testing.T) {
 			pairTransfer(t, c)
 		})
 	}
@@ -203,4 +222,70 @@ func TestOffloadTCPThroughRelay(t *testing.T) {
 		refuse(t, ^0)
 		pairTransfer(t, pairCase{offA: true, offB: true, mtu: 1500, refused: true})
 	})
+}
+
+// TestOffloadUSO: a UDP socket with UDP_SEGMENT hands the kernel one large send, which the TAP passes
+// on whole (USO); it arrives on the other side as the datagrams it was made of.
+func TestOffloadUSO(t *testing.T) {
+	for _, v6 := range []bool{false, true} {
+		t.Run(fmt.Sprintf("v6 %v", v6), func(t *testing.T) {
+			pairTransfer(t, pairCase{offA: true, offB: true, mtu: 1500, v6: v6, udp: true})
+		})
+	}
+}
+
+// udpSegments sends, from nsA to dst in nsB, batches of 1200-byte datagrams as single sends with
+// UDP_SEGMENT, and checks that every datagram arrives whole and in its place.
+func udpSegments(t *testing.T, nsA, nsB, dst string) {
+	t.Helper()
+	const size, per, sends = 1200, 20, 50
+	var rc, sc *net.UDPConn
+	var err error
+	testutil.InNetns(t, nsB, func() { rc, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(dst)}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	rc.SetReadBuffer(4 << 20)
+	testutil.InNetns(t, nsA, func() { sc, err = net.DialUDP("udp", nil, rc.LocalAddr().(*net.UDPAddr)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	raw, _ := sc.SyscallConn()
+	raw.Control(func(fd uintptr) { err = unix.SetsockoptInt(int(fd), unix.SOL_UDP, unix.UDP_SEGMENT, size) })
+	if err != nil {
+		t.Skipf("UDP_SEGMENT: %v", err)
+	}
+	buf := make([]byte, size*per)
+	got := 0
+	rbuf := make([]byte, 65536)
+	for i := 0; i < sends; i++ {
+		for j := 0; j < per; j++ {
+			for k := 0; k < size; k++ {
+				buf[j*size+k] = byte(i*per + j + k)
+			}
+		}
+		if _, err := sc.Write(buf); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+		// Read this send's datagrams before the next (no loss on an idle pair of namespaces).
+		for j := 0; j < per; j++ {
+			rc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			n, err := rc.Read(rbuf)
+			if err != nil {
+				t.Fatalf("send %d: datagram %d: %v (got %d datagrams in all)", i, j, err, got)
+			}
+			if n != size {
+				t.Fatalf("send %d: datagram of %d bytes, want %d", i, n, size)
+			}
+			seq := int(rbuf[0])
+			for k := 1; k < n; k++ {
+				if rbuf[k] != byte(seq+k) {
+					t.Fatalf("send %d: datagram %d corrupt at byte %d", i, j, k)
+				}
+			}
+			got++
+		}
+	}
 }
