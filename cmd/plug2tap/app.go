@@ -135,7 +135,9 @@ const daemonTimeout = 30 * time.Second
 // one side goes away or ctx ends. Errors before d.Ready are startup errors (daemon.Run hands them to
 // the waiting -d parent); the daemon logs "plug2tap started" to syslog.
 func serve(ctx context.Context, cfg config, d *daemon.Process) (err error) {
-	// Opened raw, the switch (or stream) and the TAP let relay.Join take its poll(2) fast path.
+	// Opened raw, the switch (or stream) and the TAP let relay.Join take its poll(2) fast path. The TAP
+	// has offloads where the kernel grants them: it cuts the 64 KB segments it reads into frames and
+	// joins the TCP segments written to it, so the switch still sees ordinary frames.
 	var sw frame.Endpoint
 	if cfg.sock == "-" {
 		sw, err = plug.OpenStdio()
@@ -151,7 +153,7 @@ func serve(ctx context.Context, cfg config, d *daemon.Process) (err error) {
 	if err != nil {
 		return err
 	}
-	dev, err := tap.OpenConfig(tap.Config{Name: cfg.tap, Raw: true})
+	dev, err := tap.OpenConfig(tap.Config{Name: cfg.tap, Raw: true, Offload: true})
 	if err != nil {
 		sw.Close()
 		return err

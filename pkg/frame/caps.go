@@ -2,6 +2,8 @@
 
 package frame
 
+import "syscall"
+
 // The optional capabilities of an Endpoint. A user finds them with a type assertion on the Endpoint
 // (ep.(frame.Hanger)); an Endpoint that lacks one simply does not implement it.
 
@@ -31,6 +33,27 @@ type RawDesc struct {
 	// Stream says that the bytes carry VDE stream records (a 2-byte big-endian length, then the frame);
 	// otherwise every read or write moves one whole frame (a TAP, a datagram socket).
 	Stream bool
+	// Framer, when not nil, moves the frames: the descriptors do not carry one plain frame per read(2)
+	// and write(2) (a TAP with offloads), so a copy loop polls them but reads and writes through Framer.
+	Framer RawFramer
+}
+
+// A RawFramer reads and writes the frames of a raw Endpoint whose descriptor carries something else
+// than one plain frame per read(2) and write(2): a TAP with offloads reads and writes a virtio-net
+// header and up to 64 KB (pkg/tap, pkg/offload). The copy loop passes the descriptor it polls (its
+// duplicate of RawDesc.Read or Write). The methods never block (EAGAIN instead), return a bare errno (0
+// for success), do not allocate, and must be called from one goroutine at a time.
+type RawFramer interface {
+	// ReadFrameFrom copies the next frame into b (at least MaxLen bytes): one left over from the last
+	// read(2) of fd or, when none is, one from a new read(2). It returns 0, EAGAIN when fd has nothing.
+	ReadFrameFrom(fd int, b []byte) (int, syscall.Errno)
+	// Buffered reports whether frames from the last read(2) wait for ReadFrameFrom.
+	Buffered() bool
+	// WriteFrameTo writes f to fd, or keeps a copy of it to join with the frames that follow; a
+	// failure may be that of an earlier frame kept. FlushTo writes what was kept: call it at the end
+	// of every batch.
+	WriteFrameTo(fd int, f []byte) syscall.Errno
+	FlushTo(fd int) syscall.Errno
 }
 
 // A Raw Endpoint was opened raw (see RawDesc) and lends its descriptors to a copy loop. The loop must

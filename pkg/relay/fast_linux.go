@@ -93,6 +93,9 @@ func joinFast(ctx context.Context, a, b frame.Endpoint, c *Config) (bool, error)
 	for i := range l.sides {
 		l.sides[i].out.close()
 	}
+	// The duplicates go first: a persistent TAP with offloads restores its flags when its last
+	// descriptor is closed (see tap.Device.Close).
+	l.release()
 	a.Close()
 	b.Close()
 	return true, result(l.err)
@@ -114,9 +117,10 @@ type loop struct {
 
 // side is one endpoint: its input state (frames read from it) and out, the frames going to it.
 type side struct {
-	rfd, wfd, cfd int  // duplicates, -1 when not open
-	stream        bool // VDE stream records rather than one frame per read/write
-	rnb           bool // rfd is non-blocking: read until EAGAIN
+	rfd, wfd, cfd int             // duplicates, -1 when not open
+	stream        bool            // VDE stream records rather than one frame per read/write
+	fr            frame.RawFramer // not nil: frames go through it (a TAP with offloads)
+	rnb           bool            // rfd is non-blocking: read until EAGAIN
 	in            []byte
 	start, end    int // stream: unparsed input is in[start:end]
 	out           outq
@@ -149,6 +153,7 @@ func (s *side) init(d frame.RawDesc, cnt *Counters) bool {
 	}
 	s.out.nb = fl&unix.O_NONBLOCK != 0
 	s.stream = d.Stream
+	s.fr, s.out.fr = d.Framer, d.Framer
 	if s.stream {
 		s.in = make([]byte, streamBuf)
 		s.out.buf = make([]byte, streamBuf)
@@ -160,18 +165,20 @@ func (s *side) init(d frame.RawDesc, cnt *Counters) bool {
 	return true
 }
 
-// release closes the duplicated descriptors.
+// release closes the duplicated descriptors; it is idempotent.
 func (l *loop) release() {
 	for i := range l.sides {
 		s := &l.sides[i]
-		for _, fd := range []int{s.rfd, s.wfd, s.cfd} {
-			if fd >= 0 {
-				unix.Close(fd)
+		for _, fd := range []*int{&s.rfd, &s.wfd, &s.cfd} {
+			if *fd >= 0 {
+				unix.Close(*fd)
+				*fd = -1
 			}
 		}
 	}
 	if l.wake >= 0 {
 		unix.Close(l.wake)
+		l.wake = -1
 	}
 }
 
@@ -221,7 +228,7 @@ func (l *loop) run() error {
 			}
 			if room {
 				*rd = unix.PollFd{Fd: int32(src.rfd), Events: unix.POLLIN}
-				if src.stream && src.complete() {
+				if src.complete() {
 					timeout = 0 // records already read wait for the room that is now there
 				}
 			}
@@ -261,7 +268,7 @@ func (l *loop) run() error {
 		}
 		for i := range l.sides {
 			readable := l.fds[slotRead+2*i].Revents&canRead != 0
-			if readable || (l.sides[i].stream && l.fds[slotRead+2*i].Fd >= 0 && l.sides[i].complete()) {
+			if readable || (l.fds[slotRead+2*i].Fd >= 0 && l.sides[i].complete()) {
 				if err := l.pump(i, readable); err != nil {
 					return err
 				}
@@ -282,7 +289,7 @@ func (l *loop) pump(i int, readable bool) error {
 	if src.stream {
 		err = l.parse(src, o, dir)
 	}
-	for n := 0; err == nil && readable && n < batch && o.room(); n++ {
+	for n := 0; err == nil && (readable || src.fr != nil && src.fr.Buffered()) && n < batch && o.room(); n++ {
 		if n > 0 && !src.rnb {
 			break
 		}
@@ -312,7 +319,13 @@ func (l *loop) readOnce(src *side, o *outq, dir Dir) (more bool, err error) {
 	} else {
 		b = src.in
 	}
-	n, e := sysIO(syscall.SYS_READ, src.rfd, b, src.rnb)
+	var n int
+	var e syscall.Errno
+	if src.fr != nil {
+		n, e = src.fr.ReadFrameFrom(src.rfd, b)
+	} else {
+		n, e = sysIO(syscall.SYS_READ, src.rfd, b, src.rnb)
+	}
 	switch e {
 	case 0:
 	case syscall.EAGAIN, syscall.EINTR:
@@ -363,9 +376,13 @@ func (l *loop) parse(src *side, o *outq, dir Dir) error {
 	return o.err
 }
 
-// complete reports whether a whole record (or an oversize header) waits in the stream input.
+// complete reports whether a whole record (or an oversize header) waits in the stream input, or
+// frames in the Framer.
 func (s *side) complete() bool {
-	if s.end-s.start < hdrLen {
+	if s.fr != nil {
+		return s.fr.Buffered()
+	}
+	if !s.stream || s.end-s.start < hdrLen {
 		return false
 	}
 	n := int(binary.BigEndian.Uint16(s.in[s.start:]))

@@ -25,7 +25,8 @@ type outq struct {
 	err      error // a write error that ended the relay
 	closed   bool
 	c        *Counters
-	wake     int // the loop's eventfd
+	wake     int             // the loop's eventfd
+	fr       frame.RawFramer // not nil: frames are written through it (a TAP with offloads)
 }
 
 // room reports whether one more frame can be queued.
@@ -45,6 +46,15 @@ func (o *outq) room() bool {
 // put queues f (the caller checked room): a datagram is written at once and kept only on EAGAIN; a
 // stream record is appended, for flush to write.
 func (o *outq) put(f []byte) {
+	if o.fr != nil {
+		if e := o.fr.WriteFrameTo(o.fd, f); e != 0 {
+			o.fail(e)
+			return
+		}
+		o.c.Frames.Add(1)
+		o.c.Bytes.Add(uint64(len(f)))
+		return
+	}
 	if o.stream {
 		binary.BigEndian.PutUint16(o.buf[o.end:], uint16(len(f)))
 		o.end += hdrLen + copy(o.buf[o.end+hdrLen:], f)
@@ -65,6 +75,14 @@ func (o *outq) put(f []byte) {
 
 // flush writes what waits, as far as the descriptor takes it.
 func (o *outq) flush() error {
+	if o.fr != nil {
+		if o.err == nil {
+			if e := o.fr.FlushTo(o.fd); e != 0 {
+				o.fail(e)
+			}
+		}
+		return o.err
+	}
 	for o.end > o.off && o.err == nil {
 		if !o.stream {
 			switch e := write(o.fd, o.buf[:o.end], o.nb); e {
@@ -150,6 +168,9 @@ func (o *outq) Emit(f []byte) error {
 		o.c.Drops.Add(1)
 	default:
 		o.put(f)
+		if o.fr != nil {
+			o.flush() // nothing else would write what the Framer keeps
+		}
 		if o.end > o.off || o.err != nil {
 			signal(o.wake)
 		}

@@ -49,16 +49,19 @@ type Device struct {
 	rerr   syscall.Errno
 	readFn func(uintptr) bool
 
-	wmu     sync.Mutex // guards the write state
+	wmu     sync.Mutex // guards the write state (and off's)
 	wbuf    []byte
 	werr    syscall.Errno
 	writeFn func(uintptr) bool
+
+	off *offState // offloads granted: nil for plain frames
 }
 
 var (
-	_ frame.Endpoint = (*Device)(nil)
-	_ frame.Raw      = (*Device)(nil)
-	_ frame.MTUer    = (*Device)(nil)
+	_ frame.Endpoint  = (*Device)(nil)
+	_ frame.Raw       = (*Device)(nil)
+	_ frame.MTUer     = (*Device)(nil)
+	_ frame.RawFramer = (*Device)(nil)
 )
 
 // Open opens the TAP device name, creating it non-persistent if it does not exist. An existing
@@ -75,17 +78,85 @@ func OpenConfig(c Config) (*Device, error) {
 	if clone == "" {
 		clone = DefaultCloneDev
 	}
+	fd, name, offl, err := attach(c, clone)
+	if err != nil {
+		return nil, err
+	}
+	var off *offState
+	if offl != 0 {
+		off = newOffState(offl, c.MaxFrame)
+		off.keepSpare(fd, name, clone)
+	}
+	if c.Raw {
+		raw, err := rawfd.New(fd, true, true)
+		if err != nil {
+			unix.Close(fd)
+			if off != nil {
+				off.restore(name)
+			}
+			return nil, fmt.Errorf("%s %q: %w", c.Kind, name, err)
+		}
+		return &Device{raw: raw, name: name, kind: c.Kind, off: off}, nil
+	}
+	// os.NewFile registers the non-blocking descriptor with the runtime poller, so Close unblocks a
+	// reader parked in ReadFrame.
+	d := &Device{f: os.NewFile(uintptr(fd), clone), name: name, kind: c.Kind, off: off}
+	rc, err := d.f.SyscallConn()
+	if err != nil {
+		d.f.Close()
+		if off != nil {
+			off.restore(name)
+		}
+		return nil, fmt.Errorf("%s %q: %w", c.Kind, name, err)
+	}
+	d.rc, d.readFn, d.writeFn = rc, d.rawRead, d.rawWrite
+	return d, nil
+}
+
+// attach opens the clone device and attaches the descriptor to the interface (TUNSETIFF). With
+// c.Offload (for a TAP) it asks for IFF_VNET_HDR and then for the largest set of offloadTries the
+// kernel grants, returned as offl; when it grants none, or refuses IFF_VNET_HDR, it attaches again
+// without, and offl is 0. The descriptor is closed on every error path.
+func attach(c Config, clone string) (fd int, name string, offl int, err error) {
+	vnet := c.Offload && c.Kind == TAP
+	for {
+		fd, name, err = setIff(c, clone, vnet)
+		if err != nil {
+			if vnet && errors.Is(err, unix.EINVAL) {
+				vnet = false
+				continue
+			}
+			return -1, "", 0, err
+		}
+		if !vnet {
+			return fd, name, 0, nil
+		}
+		for _, fl := range offloadTries {
+			if setOffload(fd, fl) == nil {
+				return fd, name, fl, nil
+			}
+		}
+		unix.Close(fd) // no offload granted: plain frames, without the virtio-net header
+		vnet = false
+	}
+}
+
+// setIff opens the clone device and issues TUNSETIFF, with IFF_VNET_HDR when vnet is set.
+func setIff(c Config, clone string, vnet bool) (int, string, error) {
 	ifr, err := unix.NewIfreq(c.Name)
 	if err != nil {
-		return nil, fmt.Errorf("%s %q: name too long: %w", c.Kind, c.Name, os.ErrInvalid)
+		return -1, "", fmt.Errorf("%s %q: name too long: %w", c.Kind, c.Name, os.ErrInvalid)
 	}
 	fd, err := unix.Open(clone, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: clone, Err: err}
+		return -1, "", &os.PathError{Op: "open", Path: clone, Err: err}
 	}
 	flags := uint16(unix.IFF_TAP | unix.IFF_NO_PI)
 	if c.Kind == TUN {
 		flags = unix.IFF_TUN | unix.IFF_NO_PI
+	}
+	if vnet {
+		flags |= unix.IFF_VNET_HDR
 	}
 	ifr.SetUint16(flags)
 	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
@@ -93,27 +164,9 @@ func OpenConfig(c Config) (*Device, error) {
 		if err == unix.EINVAL && c.Name != "" {
 			err = fmt.Errorf("%w (%w)", ErrNotTAP, err)
 		}
-		return nil, fmt.Errorf("%s %q: TUNSETIFF: %w", c.Kind, c.Name, err)
+		return -1, "", fmt.Errorf("%s %q: TUNSETIFF: %w", c.Kind, c.Name, err)
 	}
-	name := ifr.Name()
-	if c.Raw {
-		raw, err := rawfd.New(fd, true, true)
-		if err != nil {
-			unix.Close(fd)
-			return nil, fmt.Errorf("%s %q: %w", c.Kind, name, err)
-		}
-		return &Device{raw: raw, name: name, kind: c.Kind}, nil
-	}
-	// os.NewFile registers the non-blocking descriptor with the runtime poller, so Close unblocks a
-	// reader parked in ReadFrame.
-	d := &Device{f: os.NewFile(uintptr(fd), clone), name: name, kind: c.Kind}
-	rc, err := d.f.SyscallConn()
-	if err != nil {
-		d.f.Close()
-		return nil, fmt.Errorf("%s %q: %w", c.Kind, name, err)
-	}
-	d.rc, d.readFn, d.writeFn = rc, d.rawRead, d.rawWrite
-	return d, nil
+	return fd, ifr.Name(), nil
 }
 
 // Name returns the interface name, as the kernel chose it when Config.Name was empty.
@@ -129,6 +182,9 @@ func (d *Device) ReadFrame(b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
+	if d.off != nil {
+		return d.readOffload(b)
+	}
 	if d.raw != nil {
 		n, err := d.raw.Read(b)
 		if err != nil {
@@ -136,6 +192,11 @@ func (d *Device) ReadFrame(b []byte) (int, error) {
 		}
 		return n, nil
 	}
+	return d.readPkt(b)
+}
+
+// readPkt does one read of the device into b, through the runtime poller.
+func (d *Device) readPkt(b []byte) (int, error) {
 	d.rbuf = b
 	err := d.rc.Read(d.readFn)
 	d.rbuf = nil
@@ -146,6 +207,29 @@ func (d *Device) ReadFrame(b []byte) (int, error) {
 		return 0, d.mapErr(d.rerr)
 	}
 	return d.rn, nil
+}
+
+// readOffload is ReadFrame with offloads: the next frame of the packet read last, or of a new one.
+func (d *Device) readOffload(b []byte) (int, error) {
+	o := d.off
+	for {
+		if n := o.next(b); n > 0 {
+			return n, nil
+		}
+		var n int
+		var err error
+		if d.raw != nil {
+			if n, err = d.raw.Read(o.pbuf); err != nil {
+				err = d.mapErr(err)
+			}
+		} else {
+			n, err = d.readPkt(o.pbuf)
+		}
+		if err != nil {
+			return 0, err
+		}
+		o.load(n)
+	}
 }
 
 // rawRead is the RawConn.Read callback: one read(2), false to wait for readability on EAGAIN.
@@ -165,20 +249,59 @@ func (d *Device) rawRead(fd uintptr) bool {
 // The caller keeps ownership of b. A failure for this frame only (EIO while the interface is down)
 // is returned as a bare syscall.Errno, without allocating.
 func (d *Device) WriteFrame(b []byte) error {
-	if len(b) == 0 {
+	return d.write(opPlain, b)
+}
+
+// QueueFrame is WriteFrame for a batch of frames: on a device with offloads the frame may be kept,
+// to be joined with the TCP segments of its flow that follow (GRO), until Flush. It copies b. On a
+// device without offloads it is WriteFrame. It is safe for concurrent use, as Flush is.
+func (d *Device) QueueFrame(b []byte) error {
+	if d.off == nil {
+		return d.write(opPlain, b)
+	}
+	return d.write(opAdd, b)
+}
+
+// Flush writes what QueueFrame kept; call it at the end of every batch. A failure may belong to any
+// of the frames kept.
+func (d *Device) Flush() error {
+	if d.off == nil {
 		return nil
 	}
-	if d.raw != nil {
+	return d.write(opFlush, nil)
+}
+
+// write runs the write operation op: on a plain device it writes b; on a device with offloads op says
+// whether b is written with an empty virtio-net header, coalesced, or the coalesced packets flushed.
+func (d *Device) write(op int, b []byte) error {
+	if len(b) == 0 && op != opFlush {
+		return nil
+	}
+	if d.raw != nil && d.off == nil {
 		if _, err := d.raw.Write(b); err != nil {
 			return d.mapErr(err)
 		}
 		return nil
 	}
 	d.wmu.Lock()
-	d.wbuf = b
-	err := d.rc.Write(d.writeFn)
-	d.wbuf = nil
-	werr := d.werr
+	var err error
+	var werr syscall.Errno
+	if d.raw != nil {
+		// The descriptor stays open while wmu is held: Close takes wmu before closing it.
+		if d.closed.Load() {
+			err = errClosed
+		} else {
+			werr = d.off.do(d.raw.Fd(), op, b)
+		}
+	} else {
+		d.wbuf = b
+		if d.off != nil {
+			d.off.op = op
+		}
+		err = d.rc.Write(d.writeFn)
+		d.wbuf = nil
+		werr = d.werr
+	}
 	d.wmu.Unlock()
 	if err != nil {
 		return d.mapErr(err)
@@ -189,8 +312,13 @@ func (d *Device) WriteFrame(b []byte) error {
 	return nil
 }
 
-// rawWrite is the RawConn.Write callback: one write(2), false to wait for writability on EAGAIN.
+// rawWrite is the RawConn.Write callback: one write(2), false to wait for writability on EAGAIN. With
+// offloads it runs off.op instead (a TAP takes writes without waiting; EAGAIN drops).
 func (d *Device) rawWrite(fd uintptr) bool {
+	if d.off != nil {
+		d.werr = d.off.do(int(fd), d.off.op, d.wbuf)
+		return true
+	}
 	_, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&d.wbuf[0])), uintptr(len(d.wbuf)))
 	if e == syscall.EAGAIN {
 		return false
@@ -218,12 +346,22 @@ func (d *Device) mapErr(err error) error {
 // ReadFrame.
 func (d *Device) Close() error {
 	d.closeOnce.Do(func() {
+		if d.off != nil {
+			// The offloads are the interface's, not the descriptor's: a persistent TAP would keep
+			// handing 64 KB packets to its next user, which may not expect them.
+			d.control(func(fd uintptr) { setOffload(int(fd), 0) })
+		}
 		d.closed.Store(true)
+		d.wmu.Lock() // wait for a write on the raw descriptor (see write)
+		d.wmu.Unlock()
 		if d.raw != nil {
 			d.closeErr = d.raw.Close()
-			return
+		} else {
+			d.closeErr = d.f.Close()
 		}
-		d.closeErr = d.f.Close()
+		if d.off != nil {
+			d.off.restore(d.name)
+		}
 	})
 	return d.closeErr
 }
@@ -233,7 +371,11 @@ func (d *Device) RawDesc() (frame.RawDesc, bool) {
 	if d.raw == nil || d.closed.Load() {
 		return frame.RawDesc{}, false
 	}
-	return frame.RawDesc{Read: d.raw.Fd(), Write: d.raw.Fd(), Cancel: d.raw.CancelFd()}, true
+	rd := frame.RawDesc{Read: d.raw.Fd(), Write: d.raw.Fd(), Cancel: d.raw.CancelFd()}
+	if d.off != nil {
+		rd.Framer = d
+	}
+	return rd, true
 }
 
 // control runs f on the device's descriptor.

@@ -8,9 +8,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"os/exec"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,33 +19,11 @@ import (
 	"github.com/govde/govde/internal/testutil"
 	"github.com/govde/govde/pkg/frame"
 	"github.com/govde/govde/pkg/tap"
-	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
-// inNetns runs fn on an OS thread that has entered the named namespace. The thread is never given
-// back to the runtime (the goroutine exits locked), so the test process's own namespace is untouched.
-func inNetns(t testing.TB, ns string, fn func()) {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // no Unlock: the thread dies with the goroutine
-		h, err := netns.GetFromName(ns)
-		if err != nil {
-			done <- err
-			return
-		}
-		defer h.Close()
-		if err := netns.Set(h); err != nil {
-			done <- err
-			return
-		}
-		fn()
-		done <- nil
-	}()
-	if err := <-done; err != nil {
-		t.Fatalf("enter netns %s: %v", ns, err)
-	}
-}
+// inNetns runs fn on an OS thread that has entered the named namespace (testutil.InNetns).
+func inNetns(t testing.TB, ns string, fn func()) { testutil.InNetns(t, ns, fn) }
 
 // openIn opens a device inside ns and closes it at cleanup.
 func openIn(t testing.TB, ns string, c tap.Config) *tap.Device {
@@ -264,28 +242,79 @@ func TestKernelName(t *testing.T) {
 }
 
 func TestZeroAllocs(t *testing.T) {
-	ns := testutil.Netns(t)
-	d := openIn(t, ns, tap.Config{Name: "gtap0"})
-	upTAP(t, ns, "gtap0")
-	timer := time.AfterFunc(20*time.Second, func() { d.Close() })
-	defer timer.Stop()
-	req := arpRequest(hostMAC, hostIP, tapIP)
-	buf := make([]byte, frame.MaxLen)
-	var err error
-	roundTrip := func() {
-		if err == nil {
-			err = d.WriteFrame(req)
-		}
-		if err == nil {
-			_, err = readARPReply(d, buf)
-		}
-	}
-	roundTrip() // warm up the neighbour entry
-	if a := testing.AllocsPerRun(200, roundTrip); a != 0 {
-		t.Errorf("WriteFrame+ReadFrame allocs = %v, want 0", a)
-	}
-	if err != nil {
-		t.Fatal(err)
+	for _, c := range []tap.Config{{}, {Offload: true}, {Offload: true, Raw: true}} {
+		t.Run(fmt.Sprintf("offload=%v raw=%v", c.Offload, c.Raw), func(t *testing.T) {
+			ns := testutil.Netns(t)
+			c.Name = "gtap0"
+			d := openIn(t, ns, c)
+			if c.Offload && d.Offloads() == 0 {
+				t.Fatal("no offloads granted")
+			}
+			upTAP(t, ns, "gtap0")
+			timer := time.AfterFunc(20*time.Second, func() { d.Close() })
+			defer timer.Stop()
+			req := arpRequest(hostMAC, hostIP, tapIP)
+			buf := make([]byte, frame.MaxLen)
+			var err error
+			roundTrip := func() {
+				if err == nil {
+					err = d.WriteFrame(req)
+				}
+				if err == nil {
+					_, err = readARPReply(d, buf)
+				}
+				if err == nil { // the batch writer (GRO) path
+					err = d.QueueFrame(req)
+				}
+				if err == nil {
+					err = d.Flush()
+				}
+				if err == nil {
+					_, err = readARPReply(d, buf)
+				}
+			}
+			roundTrip() // warm up the neighbour entry
+			if a := testing.AllocsPerRun(200, roundTrip); a != 0 {
+				t.Errorf("WriteFrame/QueueFrame+Flush+ReadFrame allocs = %v, want 0", a)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			rd, ok := d.RawDesc()
+			if !ok || rd.Framer == nil {
+				return
+			}
+			// pkg/relay's poll loop: frame.RawFramer on the raw descriptor.
+			fr := rd.Framer
+			pfd := []unix.PollFd{{Fd: int32(rd.Read), Events: unix.POLLIN}}
+			relayTrip := func() {
+				if e := fr.WriteFrameTo(rd.Write, req); e != 0 {
+					err = e
+				}
+				if e := fr.FlushTo(rd.Write); e != 0 {
+					err = e
+				}
+				for err == nil {
+					n, e := fr.ReadFrameFrom(rd.Read, buf)
+					if e == syscall.EAGAIN {
+						unix.Poll(pfd, 1000)
+						continue
+					}
+					if e != 0 {
+						err = e
+					} else if n >= 42 && binary.BigEndian.Uint16(buf[12:]) == 0x0806 && binary.BigEndian.Uint16(buf[20:]) == 2 {
+						return
+					}
+				}
+			}
+			relayTrip()
+			if a := testing.AllocsPerRun(200, relayTrip); a != 0 {
+				t.Errorf("RawFramer round trip allocs = %v, want 0", a)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 

@@ -57,3 +57,12 @@ func (d *Device) Persistent() (bool, error) { return false, errors.ErrUnsupporte
 
 // LinkMTU fails.
 func LinkMTU(name string) (int, error) { return 0, errors.ErrUnsupported }
+
+// QueueFrame fails.
+func (d *Device) QueueFrame(b []byte) error { return errors.ErrUnsupported }
+
+// Flush does nothing.
+func (d *Device) Flush() error { return nil }
+
+// Offloads returns 0.
+func (d *Device) Offloads() int { return 0 }

@@ -179,3 +179,50 @@ func BenchmarkForward1500(b *testing.B)     { benchForward(b, 1500, mac(100), fa
 func BenchmarkForward64AddTag(b *testing.B) { benchForward(b, 64, mac(100), true) }
 func BenchmarkForward64Flood(b *testing.B)  { benchForward(b, 64, frame.Broadcast, false) }
 func BenchmarkForwardJumbo(b *testing.B)    { benchForward(b, 9000, mac(100), false) }
+
+// batchEndpoint is a direct endpoint that keeps frames until Flush, as a TAP with offloads does.
+type batchEndpoint struct {
+	block          chan struct{}
+	queued, writes int
+	flushes        int
+}
+
+func (b *batchEndpoint) ReadFrame([]byte) (int, error) { <-b.block; return 0, net.ErrClosed }
+func (b *batchEndpoint) WriteFrame([]byte) error       { b.writes++; return nil }
+func (b *batchEndpoint) QueueFrame([]byte) error       { b.queued++; return nil }
+func (b *batchEndpoint) Flush() error                  { b.flushes++; return nil }
+func (b *batchEndpoint) Close() error                  { return nil }
+
+// TestBatchWriterForward: frames for a direct endpoint with QueueFrame/Flush (a TAP with offloads) are
+// queued, flushed once per batch, without allocating.
+func TestBatchWriterForward(t *testing.T) {
+	s, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	src, _ := attachRaw(t, s)
+	be := &batchEndpoint{block: make(chan struct{})}
+	defer close(be.block)
+	d, err := s.attach(epSpec{ep: be, id: -1, module: ModuleTap, uid: -1, direct: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.fdb.learn(makeKey(mac(100), 0), d.port.num, s.now())
+	r := newRx(s, src)
+	f := eth(mac(100), mac(1), 1500)
+	batch := func() {
+		r.begin()
+		for i := range maxBatch {
+			r.handle(i, f)
+		}
+		r.flush()
+	}
+	batch()
+	if be.queued != maxBatch || be.flushes != 1 || be.writes != 0 {
+		t.Fatalf("one batch of %d: %d queued, %d flushes, %d plain writes; want %d, 1, 0", maxBatch, be.queued, be.flushes, be.writes, maxBatch)
+	}
+	if a := testing.AllocsPerRun(200, batch); a != 0 {
+		t.Fatalf("forwarding a batch to a batch writer allocates %v times, want 0", a)
+	}
+}

@@ -35,6 +35,7 @@ type endpoint struct {
 	// direct endpoints (TAPs) never block on write: frames are written inline by the reader
 	// that forwards them, sparing a goroutine hand-off per frame.
 	direct bool
+	bw     batchWriter // direct endpoints that keep frames until the end of a batch (a TAP with offloads)
 	curMTU atomic.Int64
 	// stalled: the endpoint's socket stayed full for a whole congestion wait; frames for it are
 	// dropped at once until it takes one again.
@@ -136,6 +137,9 @@ func (s *Switch) attach(sp epSpec) (*endpoint, error) {
 	if e.raw == nil && !e.direct {
 		e.out = make(chan *pkt, outQueueLen)
 	}
+	if bw, ok := sp.ep.(batchWriter); ok && e.direct {
+		e.bw = bw
+	}
 	var joined []int // VLANs the port joins by becoming active
 	if !p.active() {
 		p.curUser = sp.uid
@@ -201,20 +205,47 @@ func (s *Switch) removeEndpoint(e *endpoint) {
 	}
 }
 
-// readLoop reads frames one at a time from a generic endpoint and forwards them.
+// readLoop reads frames one at a time from a generic endpoint and forwards them. The frames an
+// endpoint already holds (a TAP with offloads cuts what it reads into several) go in the same batch.
 func (s *Switch) readLoop(e *endpoint) {
 	defer s.removeEndpoint(e)
-	buf := make([]byte, frame.MaxLen)
+	br, _ := e.ep.(bufferedReader)
+	bufs := make([][]byte, 1, maxBatch)
+	bufs[0] = make([]byte, frame.MaxLen)
 	r := newRx(s, e)
 	for {
-		n, err := e.ep.ReadFrame(buf)
+		n, err := e.ep.ReadFrame(bufs[0])
 		if err != nil {
 			return
 		}
 		r.begin()
-		r.handle(0, buf[:n])
+		r.handle(0, bufs[0][:n])
+		for i := 1; i < maxBatch && br != nil && br.Buffered(); i++ {
+			if i == len(bufs) {
+				bufs = append(bufs, make([]byte, frame.MaxLen))
+			}
+			if n, err = e.ep.ReadFrame(bufs[i]); err != nil {
+				break
+			}
+			r.handle(i, bufs[i][:n])
+		}
 		r.flush()
+		if err != nil {
+			return
+		}
 	}
+}
+
+// A bufferedReader holds frames that ReadFrame returns without waiting (a TAP with offloads).
+type bufferedReader interface {
+	Buffered() bool
+}
+
+// A batchWriter may keep the frames written with QueueFrame until Flush, which the reader forwarding
+// them calls at the end of its batch (a TAP with offloads joins TCP segments).
+type batchWriter interface {
+	QueueFrame(b []byte) error
+	Flush() error
 }
 
 // writeLoop writes a generic endpoint's out-queue. A frame longer than the endpoint's MTU

@@ -3,6 +3,7 @@
 package vswitch
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -64,7 +65,8 @@ type rx struct {
 	pfd     [1]unix.PollFd
 	pwait   unix.Timespec
 
-	outc    []outCount // by port number
+	bws     []*endpoint // batch writers written to in this batch, to Flush
+	outc    []outCount  // by port number
 	gen     uint32
 	touched []*port
 	inPkts  uint64
@@ -213,6 +215,8 @@ func (r *rx) emit(p *port, i int, b []byte, mode uint8) {
 		switch {
 		case d.raw != nil:
 			r.group(d).add(b, mode, &r.tags[i])
+		case d.bw != nil:
+			r.queueDirect(d, transform(r.tmp[:], b, mode, &r.tags[i]))
 		case d.direct:
 			d.writeDirect(transform(r.tmp[:], b, mode, &r.tags[i]))
 		default:
@@ -236,6 +240,13 @@ func (r *rx) flush() {
 	}
 	r.ngroups = 0
 	r.cur = nil
+	for i, d := range r.bws {
+		if d.bw.Flush() != nil {
+			d.port.out.drops.Add(1)
+		}
+		r.bws[i] = nil
+	}
+	r.bws = r.bws[:0]
 	for _, p := range r.touched {
 		c := &r.outc[p.num]
 		p.out.pkts.Add(c.pkts)
@@ -250,6 +261,18 @@ func (r *rx) flush() {
 		in.in.drops.Add(r.inDrops)
 	}
 	r.inPkts, r.inBytes, r.inDrops = 0, 0, 0
+}
+
+// queueDirect gives a frame to a batch writer, to be flushed with the batch; a frame that does not
+// fit or fails is dropped and counted.
+func (r *rx) queueDirect(d *endpoint, b []byte) {
+	if !d.fits(b) || d.bw.QueueFrame(b) != nil {
+		d.port.out.drops.Add(1)
+		return
+	}
+	if !slices.Contains(r.bws, d) {
+		r.bws = append(r.bws, d)
+	}
 }
 
 // group returns the batched-send group of endpoint d, creating it for this batch.

@@ -226,3 +226,29 @@ func TestRootAccessControlByOwner(t *testing.T) {
 		t.Errorf("port 1 endpoints %+v, want only nobody's", p.Endpoints)
 	}
 }
+
+// TestRootTapOffloadTransfer: hosts on two TAP ports of the switch (-t, opened with offloads) and one
+// behind our plug2tap (with offloads too) move 10 MB each way over TCP, intact.
+func TestRootTapOffloadTransfer(t *testing.T) {
+	testutil.SkipUnlessRoot(t)
+	s, dir := startServed(t, Config{})
+	var ns [2]string
+	for i := range ns {
+		ns[i] = testutil.Netns(t)
+		name := testutil.RandName("vso")
+		if _, err := s.AddTap(name); err != nil {
+			t.Fatalf("AddTap: %v", err)
+		}
+		for _, args := range [][]string{
+			{"link", "set", name, "netns", ns[i]},
+			{"-n", ns[i], "addr", "add", fmt.Sprintf("198.18.2.%d/24", i+1), "dev", name},
+			{"-n", ns[i], "link", "set", name, "up"},
+		} {
+			testutil.Run(t, "ip", args...)
+		}
+	}
+	h := testutil.NewHost(t, testutil.Bin(t, "plug2tap"), dir, "198.18.2.3/24")
+	h.Ping(t, "198.18.2.1")
+	testutil.TransferBoth(t, ns[0], ns[1], "198.18.2.2", 10<<20, 60*time.Second)
+	testutil.TransferBoth(t, h.NS, ns[0], "198.18.2.1", 10<<20, 60*time.Second)
+}
