@@ -53,7 +53,7 @@ func joinFast(ctx context.Context, a, b frame.Endpoint, c *Config) (bool, error)
 	if !ok || !ok2 {
 		return false, nil
 	}
-	l := &loop{hook: c.Hook, gate: c.Gate, stats: c.Stats, wake: -1}
+	l := &loop{hook: c.Hook, gate: c.Gate, onRoom: c.OnRoom, stats: c.Stats, wake: -1}
 	defer l.release()
 	if !l.sides[0].init(da, &c.Stats.Dir[BtoA]) || !l.sides[1].init(db, &c.Stats.Dir[AtoB]) {
 		return false, nil
@@ -104,8 +104,10 @@ type loop struct {
 	sides [2]side // 0 is a, 1 is b
 	hook  Hook
 	gate  func(Dir) time.Time
-	stats *Stats
-	wake  int // eventfd: stop and the Emitters wake the loop
+	// onRoom is Config.OnRoom
+	onRoom func(Dir)
+	stats  *Stats
+	wake   int // eventfd: stop and the Emitters wake the loop
 
 	stopOnce sync.Once
 	stopped  atomic.Bool
@@ -206,6 +208,13 @@ func (l *loop) run() error {
 	for {
 		if l.stopped.Load() {
 			return nil
+		}
+		if l.onRoom != nil {
+			for i := range l.sides {
+				if l.sides[i].out.roomAgain() {
+					l.onRoom(Dir(1 - i)) // side i receives the frames of direction 1-i
+				}
+			}
 		}
 		timeout := time.Duration(-1)
 		for i := range l.sides {

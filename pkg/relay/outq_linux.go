@@ -24,6 +24,7 @@ type outq struct {
 	off, end int   // buf[off:end] waits for the descriptor
 	err      error // a write error that ended the relay
 	closed   bool
+	wantRoom bool // an Emit met ErrFull: tell Config.OnRoom when there is room
 	c        *Counters
 	wake     int // the loop's eventfd
 }
@@ -136,8 +137,7 @@ func errnoErr(e syscall.Errno) error {
 	return e
 }
 
-// Emit implements Emitter: f is queued (or dropped and counted when there is no room) and the loop is
-// woken to write it.
+// Emit implements Emitter: f is queued (ErrFull when there is no room) and the loop is woken to write it.
 func (o *outq) Emit(f []byte) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -147,7 +147,8 @@ func (o *outq) Emit(f []byte) error {
 	case len(f) < frame.HeaderLen:
 		o.c.Runts.Add(1)
 	case !o.room():
-		o.c.Drops.Add(1)
+		o.wantRoom = true
+		return ErrFull
 	default:
 		o.put(f)
 		if o.end > o.off || o.err != nil {
@@ -155,6 +156,17 @@ func (o *outq) Emit(f []byte) error {
 		}
 	}
 	return nil
+}
+
+// roomAgain reports, once, that an Emit met ErrFull and there is room now.
+func (o *outq) roomAgain() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.wantRoom && o.room() {
+		o.wantRoom = false
+		return true
+	}
+	return false
 }
 
 // close makes later Emits fail.

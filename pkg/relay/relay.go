@@ -67,10 +67,14 @@ const (
 
 // An Emitter sends a frame kept by a Hook to the destination of the Hook's direction. Emit copies f and is
 // safe for concurrent use, from any goroutine, until Join returns; afterwards it returns net.ErrClosed.
-// A frame the destination has no room for is dropped and counted, not waited for.
+// When the destination has no room for the frame (the poll(2) path never waits), Emit returns ErrFull
+// without taking it: the caller may drop it or keep it and retry once Config.OnRoom reports room.
 type Emitter interface {
 	Emit(f []byte) error
 }
+
+// ErrFull is returned by Emit when the destination has no room for one more frame now.
+var ErrFull = errors.New("relay: destination full")
 
 // A Hook is called from the copy loop for every frame moving in direction dir that passed the runt
 // check; f is only valid during the call. It must not block: it returns Pass, Drop, or Keep after
@@ -91,6 +95,9 @@ type Config struct {
 	// throttled, as wirefilter's interface speed does. The zero time (or a past one) lets it read.
 	// It must not block; it is called from the copy loop.
 	Gate func(dir Dir) time.Time
+	// OnRoom, when not nil, is called from the copy loop once the destination of direction dir has
+	// room again after an Emit in that direction returned ErrFull. It must not block (it may Emit).
+	OnRoom func(dir Dir)
 }
 
 // Join copies frames both ways between a and b until one side ends or ctx is done, then closes both and
