@@ -35,6 +35,9 @@ type Filter struct {
 
 	out      [2]atomic.Pointer[emitter] // set by the first Hook call of each direction
 	sendMu   [2]sync.Mutex              // one sender per direction at a time: Pop then Emit stays FIFO
+	held     [2]impair.Packet           // a due copy the destination had no room for (sendMu)
+	holding  [2]bool                    // held[d] is valid (sendMu)
+	blocked  [2]atomic.Bool             // holding, readable without sendMu: the timer waits for OnRoom
 	nextSend [2]atomic.Int64            // unix ns before which the direction's input is not read; 0: none
 
 	markovMu sync.Mutex // guards trans and onTrans
@@ -107,24 +110,47 @@ func (f *Filter) Gate(dir relay.Dir) time.Time {
 	return time.Time{}
 }
 
-// flush sends the copies of direction d due at now.
+// flush sends the copies of direction d due at now. A copy the destination has no room for
+// (relay.ErrFull) is held, and the sending stops until OnRoom: nothing is lost or reordered while a
+// slow destination drains.
 func (f *Filter) flush(d impair.Dir, now time.Time) {
 	f.sendMu[d].Lock()
 	defer f.sendMu[d].Unlock()
 	out := f.out[d].Load()
 	for {
-		p, ok := f.e.Pop(d, now)
-		if !ok {
-			return
+		var p impair.Packet
+		if f.holding[d] {
+			p = f.held[d]
+		} else {
+			var ok bool
+			if p, ok = f.e.Pop(d, now); !ok {
+				return
+			}
 		}
 		if out != nil {
 			b := p.Bytes()
-			if out.Emit(b) == nil && f.blink != nil {
+			err := out.Emit(b)
+			if err == relay.ErrFull {
+				f.held[d], f.holding[d] = p, true
+				f.blocked[d].Store(true)
+				return
+			}
+			if err == nil && f.blink != nil {
 				f.blink.send(f.bidir, d, len(b)+impair.HeaderLen)
 			}
 		}
+		f.holding[d] = false
+		f.blocked[d].Store(false)
+		f.held[d] = impair.Packet{}
 		f.e.Release(p)
 	}
+}
+
+// OnRoom is the relay.Config.OnRoom of the filter: the destination of dir has room again for the
+// copies that are due.
+func (f *Filter) OnRoom(dir relay.Dir) {
+	f.flush(impair.Dir(dir&1), f.clock.Now())
+	f.arm()
 }
 
 // fire runs when the timer falls due: it sends what is due, draws the Markov transitions and re-arms.
@@ -157,8 +183,11 @@ func (f *Filter) arm() {
 	if f.closed.Load() {
 		return
 	}
-	f.waker.Arm(f.e.Next(impair.LR))
-	f.waker.Arm(f.e.Next(impair.RL))
+	for _, d := range []impair.Dir{impair.LR, impair.RL} {
+		if !f.blocked[d].Load() { // a blocked direction resumes on OnRoom, not on the timer
+			f.waker.Arm(f.e.Next(d))
+		}
+	}
 	f.waker.Arm(f.e.MarkovNext())
 }
 
@@ -173,5 +202,13 @@ func (f *Filter) Kick() {
 func (f *Filter) Close() error {
 	f.closed.Store(true)
 	f.waker.Stop()
+	for d := range f.held {
+		f.sendMu[d].Lock()
+		if f.holding[d] {
+			f.e.Release(f.held[d])
+			f.holding[d], f.held[d] = false, impair.Packet{}
+		}
+		f.sendMu[d].Unlock()
+	}
 	return nil
 }
