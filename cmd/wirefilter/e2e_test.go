@@ -122,7 +122,7 @@ func TestMonoStream(t *testing.T) {
 			t.Fatalf("record %d: got %d bytes, want %d", i, len(got), n)
 		}
 	}
-	w.in.Write([]byte{0, 0})                                    // an empty record: skipped
+	w.in.Write([]byte{0, 0})                                  // an empty record: skipped
 	w.in.Write(append([]byte{0xff, 0xff}, record(99, 60)...)) // oversize: what was read with it is discarded
 	// The records written next may be read with the oversize one and discarded too: resend until
 	// one passes.
