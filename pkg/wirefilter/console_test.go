@@ -171,3 +171,22 @@ func TestShowinfoReference(t *testing.T) {
 		t.Errorf("showinfo:\n%s\nwant\n%s", out, want)
 	}
 }
+
+// FuzzConsole: no command line crashes the console, and each one gets a result line.
+func FuzzConsole(f *testing.F) {
+	for _, s := range []string{"delay 100+20N", "loss LR10[0]", "markov-numnodes 3", "setedge 0,1,30", "markov-name 1,x",
+		"showinfo 2", "showedges", "fifo 0", "markov-time 0.001", "speed 1+0.5M", "mtu RL64"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		fl := New(Config{Engine: impair.New(impair.Config{Rand: impair.NewSource(1)}), Bidirectional: true})
+		defer fl.Close()
+		srv := mgmt.New(NewConsole(fl).Config(nil))
+		srv.Exec(nil, "markov-numnodes 2")
+		out, _ := srv.Exec(nil, line)
+		if len(out) > 0 && !regexp.MustCompile(`(?m)^1\d{3} [^\n]*\n$`).Match(out) {
+			t.Fatalf("%q: reply without a result line: %q", line, out)
+		}
+		srv.Exec(nil, "showinfo")
+	})
+}
