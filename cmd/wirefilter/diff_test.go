@@ -76,7 +76,10 @@ func startWF(t *testing.T, bin string, bidir bool, extra ...string) *wfRun {
 			f.Close()
 		}
 	})
-	args := append([]string{"-M", sock}, extra...)
+	args := []string{"-M", sock}
+	for _, a := range extra {
+		args = append(args, strings.ReplaceAll(a, "{dir}", r.files))
+	}
 	testutil.Start(t, func(c *exec.Cmd) {
 		c.Stdin = inR
 		c.ExtraFiles = extraFiles
@@ -136,11 +139,13 @@ func (r *wfRun) runScript(script string) string {
 var diffScripts = []struct {
 	name  string
 	bidir bool
+	extra []string // options; {dir} is the directory of the test files
 }{
-	{"mono", false},
-	{"bi", true},
-	{"markov", true},
-	{"load", false},
+	{"mono", false, nil},
+	{"bi", true, nil},
+	{"markov", true, nil},
+	{"load", false, nil},
+	{"blink", true, []string{"--blink", "{dir}/blink.sock", "--blinkid", "cable7", "-N"}},
 }
 
 func TestDifferential(t *testing.T) {
@@ -159,7 +164,7 @@ func TestDifferential(t *testing.T) {
 			script = append(script, "logout\n"...)
 			golden := filepath.Join("..", "..", "testdata", "wirefilter", sc.name+".out")
 			if real != "" {
-				got := startWF(t, real, sc.bidir).runScript(string(script))
+				got := startWF(t, real, sc.bidir, sc.extra...).runScript(string(script))
 				if *update {
 					if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 						t.Fatal(err)
@@ -177,7 +182,7 @@ func TestDifferential(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := startWF(t, ours, sc.bidir).runScript(string(script)); got != string(want) {
+			if got := startWF(t, ours, sc.bidir, sc.extra...).runScript(string(script)); got != string(want) {
 				t.Errorf("ours differs from the real wirefilter (%s):\n%s", golden, lineDiff(string(want), got))
 			}
 		})

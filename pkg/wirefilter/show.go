@@ -57,7 +57,7 @@ func (f *Filter) WriteInfo(w io.Writer, node int) {
 	fmt.Fprintf(w, "Waiting packets in delay queues %d\n", e.QueuedFrames())
 	if f.blink != nil {
 		fmt.Fprintf(w, "Blink socket: %s\n", f.blink.Path)
-		fmt.Fprintf(w, "Blink id:     %s\n", f.blink.ID)
+		fmt.Fprintf(w, "Blink id:     %s \n", f.blink.ID) // sic: a trailing blank
 	}
 }
 
