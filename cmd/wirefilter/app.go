@@ -14,6 +14,7 @@ import (
 	"github.com/govde/govde/internal/cmdutil"
 	"github.com/govde/govde/internal/getopt"
 	"github.com/govde/govde/pkg/impair"
+	"github.com/govde/govde/pkg/plug"
 )
 
 // usageText is the reference's usage (vde-protocol.md 10.1), plus our --seed; printed on stderr by
@@ -155,7 +156,7 @@ func configFrom(args []string) (*config, error) {
 			}
 			cfg.mgmtMode = os.FileMode(m)
 		case "vde-plug":
-			l, r, ok := strings.Cut(o.Arg, ":")
+			l, r, ok := splitPlugs(o.Arg)
 			if !ok {
 				return nil, usageErr("-v %s: want plug1:plug2", o.Arg)
 			}
@@ -190,6 +191,34 @@ func configFrom(args []string) (*config, error) {
 		cfg.plugs, cfg.left, cfg.right = true, pos[0], "-"
 	}
 	return cfg, nil
+}
+
+// splitPlugs splits -v's argument into its two URLs. The reference splits at the first colon, which
+// is right for two paths ("/tmp/sw1:/tmp/sw2"). A URL with a scheme has colons of its own, so the
+// first colon not followed by "//" whose two sides both parse as plug URLs, the right one starting
+// like a URL (a scheme, a path or "-"), is taken; failing that, the first colon, as the reference.
+func splitPlugs(s string) (l, r string, ok bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] != ':' || strings.HasPrefix(s[i+1:], "//") {
+			continue
+		}
+		l, r = s[:i], s[i+1:]
+		if !validURL(l) || !validURL(r) {
+			continue
+		}
+		if r == "-" || strings.Contains(r, "://") || strings.HasPrefix(r, "/") || strings.HasPrefix(r, ".") {
+			return l, r, true
+		}
+	}
+	return strings.Cut(s, ":")
+}
+
+func validURL(u string) bool {
+	if u == "-" {
+		return true
+	}
+	_, err := plug.ParseURL(u)
+	return err == nil
 }
 
 func run(c *cli.Context) error {

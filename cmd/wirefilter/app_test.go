@@ -54,6 +54,27 @@ func TestConfigFrom(t *testing.T) {
 	}
 }
 
+// TestSplitPlugs: -v's argument splits at the first colon for paths, as the reference does, and
+// between two URLs that have schemes.
+func TestSplitPlugs(t *testing.T) {
+	for _, tc := range []struct{ in, l, r string }{
+		{"/tmp/sw1:/tmp/sw2", "/tmp/sw1", "/tmp/sw2"},
+		{"sw1:sw2", "sw1", "sw2"},
+		{"-:/tmp/sw", "-", "/tmp/sw"},
+		{"/tmp/sw:-", "/tmp/sw", "-"},
+		{"vde:///tmp/sw1:vde:///tmp/sw2", "vde:///tmp/sw1", "vde:///tmp/sw2"},
+		{"vde:///tmp/sw1[2]:tap://tap0", "vde:///tmp/sw1[2]", "tap://tap0"},
+		{"/tmp/sw1:udp://5000->127.0.0.1:5001", "/tmp/sw1", "udp://5000->127.0.0.1:5001"},
+		{"udp://5000->127.0.0.1:5001:/tmp/sw1", "udp://5000->127.0.0.1:5001", "/tmp/sw1"},
+		{"ptp:///tmp/p:null://", "ptp:///tmp/p", "null://"},
+	} {
+		l, r, ok := splitPlugs(tc.in)
+		if !ok || l != tc.l || r != tc.r {
+			t.Errorf("splitPlugs(%q) = %q, %q, %v; want %q, %q", tc.in, l, r, ok, tc.l, tc.r)
+		}
+	}
+}
+
 // TestRunErrors: usage errors print the message and the usage on stderr (exit 1, as the
 // reference); a bad value is one line and exit 1 (the reference ignores it).
 func TestRunErrors(t *testing.T) {

@@ -67,9 +67,13 @@ func newEngine(cfg *config) (*impair.Engine, error) {
 }
 
 // sides opens the left and right sides of the cable.
-func sides(ctx context.Context, c *cli.Context, cfg *config, descr string) (l, r frame.Endpoint, bidir bool, closer io.Closer, err error) {
+func sides(ctx context.Context, c *cli.Context, cfg *config, descr string, bg bool) (l, r frame.Endpoint, bidir bool, closer io.Closer, err error) {
 	if !cfg.plugs {
 		s, err := wirefilter.OpenStdio(os.Getenv)
+		if errors.Is(err, wirefilter.ErrNotPipe) && bg {
+			// the daemon's stdio is /dev/null: the waiting parent prints the reason
+			return nil, nil, false, nil, cmdutil.Exitf(1, "--daemon needs -v or URLs: %v", err)
+		}
 		if errors.Is(err, wirefilter.ErrNotPipe) {
 			fmt.Fprintf(c.App.ErrWriter, "%s: %v\n%s", c.App.Name, err, usageText)
 			return nil, nil, false, nil, cmdutil.Exit(1)
@@ -117,7 +121,7 @@ func filter(ctx context.Context, c *cli.Context, cfg *config, descr string, d *d
 		}
 		defer blink.Close()
 	}
-	l, r, bidir, closer, err := sides(ctx, c, cfg, descr)
+	l, r, bidir, closer, err := sides(ctx, c, cfg, descr, d.Background())
 	if err != nil {
 		return err
 	}
