@@ -223,3 +223,28 @@ func TestStdioConsole(t *testing.T) {
 		}
 	}
 }
+
+// TestRCFileAndOptions: -f runs its commands at startup (a bad line is ignored), and the command
+// line's values, -N and --seed are in force.
+func TestRCFileAndOptions(t *testing.T) {
+	dir := t.TempDir()
+	rc, sock := filepath.Join(dir, "rc"), filepath.Join(dir, "mgmt")
+	if err := os.WriteFile(rc, []byte("delay 7\nnosuch\n\nmarkov-numnodes 2\nmarkov-time 1000000\nloss LR3[1]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startPipes(t, testutil.Bin(t, "wirefilter"), false, "-M", sock, "-f", rc, "-N", "-b", "1K", "-mtu", "RL9", "--seed", "3")
+	testutil.WaitListening(t, sock, 10*time.Second)
+	c := session(t, sock)
+	defer c.Close()
+	c.Write([]byte("showinfo\n"))
+	out := readUntil(t, c, wfPrompt)
+	for _, want := range []string{"Delay  7+0U\n", "Bandw  1024+0U\n", "MTU    0\n", "Fifoness FALSE\n", `Node 0 "" (0,..,1) Markov-time 1e+06`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("showinfo lacks %q:\n%s", want, out)
+		}
+	}
+	c.Write([]byte("showinfo 1\n"))
+	if out := readUntil(t, c, wfPrompt); !strings.Contains(out, "Loss   3+0U\n") {
+		t.Errorf("showinfo 1 lacks the rc file's node 1 loss:\n%s", out)
+	}
+}
