@@ -420,9 +420,11 @@ func (l *loop) deliver(o *outq, dir Dir, f []byte) {
 	}
 	if l.hook != nil {
 		// The hook may Emit (a duplicate, say) before it returns: it runs without o's lock.
+		o.inHook = true
 		o.mu.Unlock()
 		v := l.hook(dir, f, o)
 		o.mu.Lock()
+		o.inHook = false
 		switch {
 		case v == Drop:
 			o.c.Drops.Add(1)

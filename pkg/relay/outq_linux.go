@@ -25,6 +25,7 @@ type outq struct {
 	err      error // a write error that ended the relay
 	closed   bool
 	wantRoom bool // an Emit met ErrFull: tell Config.OnRoom when there is room
+	inHook   bool // the loop is in a hook delivering to this queue, and flushes it afterwards
 	c        *Counters
 	wake     int // the loop's eventfd
 }
@@ -151,7 +152,9 @@ func (o *outq) Emit(f []byte) error {
 		return ErrFull
 	default:
 		o.put(f)
-		if o.end > o.off || o.err != nil {
+		// While the loop runs a hook for this queue it flushes the queue afterwards: no wake-up
+		// (an eventfd write per frame) is needed then.
+		if (o.end > o.off || o.err != nil) && !o.inHook {
 			signal(o.wake)
 		}
 	}
