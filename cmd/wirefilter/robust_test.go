@@ -248,3 +248,24 @@ func TestRCFileAndOptions(t *testing.T) {
 		t.Errorf("showinfo 1 lacks the rc file's node 1 loss:\n%s", out)
 	}
 }
+
+// TestShutdown: the shutdown command closes the session without a word, as the reference does, and
+// the filter exits with status 0, removing its management socket.
+func TestShutdown(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "mgmt")
+	w := startPipes(t, testutil.Bin(t, "wirefilter"), false, "-M", sock)
+	testutil.WaitListening(t, sock, 10*time.Second)
+	c := session(t, sock)
+	defer c.Close()
+	c.Write([]byte("shutdown\n"))
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := c.Read(make([]byte, 64)); n != 0 || err == nil {
+		t.Errorf("shutdown answered %d bytes (%v), want none and the end of the session", n, err)
+	}
+	if err := w.Wait(10 * time.Second); err != nil {
+		t.Fatalf("exit after shutdown: %v", err)
+	}
+	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
+		t.Errorf("management socket still there: %v", err)
+	}
+}
