@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -16,8 +17,8 @@ import (
 // header, "--" for a monodirectional filter), to a unix datagram socket, one for each frame sent.
 // A socket that is missing or full loses the datagram, as in the reference. Safe for concurrent use.
 type Blink struct {
-	Path string
-	ID   string
+	Path string // the socket datagrams are sent to
+	ID   string // the first word of each datagram
 
 	fd   int
 	addr *unix.SockaddrUnix
@@ -31,8 +32,17 @@ func NewBlink(path, id string, pid int) (*Blink, error) {
 	if id == "" {
 		id = fmt.Sprintf("%06d", pid)
 	}
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	syscall.ForkLock.RLock() // no exec may inherit it before it is close-on-exec
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0)
+	if err == nil {
+		unix.CloseOnExec(fd)
+	}
+	syscall.ForkLock.RUnlock()
 	if err != nil {
+		return nil, fmt.Errorf("blink socket: %w", err)
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
 		return nil, fmt.Errorf("blink socket: %w", err)
 	}
 	return &Blink{Path: path, ID: id, fd: fd, addr: &unix.SockaddrUnix{Name: path}, buf: make([]byte, 0, 64+len(id))}, nil

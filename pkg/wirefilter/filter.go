@@ -47,6 +47,8 @@ type Filter struct {
 	closed atomic.Bool
 }
 
+var _ relay.Hook = (*Filter)(nil).Hook
+
 // emitter boxes an Emitter for atomic storage.
 type emitter struct{ relay.Emitter }
 
