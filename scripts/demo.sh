@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # make demo: a small virtual network built from govde tools, shown working, then removed.
 #
-#   host A (netns, tap) --plug2tap-- vswitch sw1 ==dpipe vplug = vplug== vswitch sw2 --plug2tap-- host B (netns, tap)
+#   host A (netns, tap) --plug2tap-- vswitch sw1 ==dpipe vplug = wirefilter = vplug== vswitch sw2 --plug2tap-- host B (netns, tap)
 #
 # Needs root (namespaces and TAP devices). Addresses come from 198.18.0.0/15 and live only inside the namespaces.
 # Everything the demo makes (namespaces, processes, sockets) is removed on exit, also on failure or Ctrl-C.
@@ -13,7 +13,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "demo: needs root (network namespaces and TAP devices); run: sudo make demo" >&2
 	exit 1
 fi
-for t in vswitch vplug dpipe plug2tap vterm; do
+for t in vswitch vplug dpipe plug2tap vterm wirefilter; do
 	[ -x "$BIN/$t" ] || { echo "demo: $BIN/$t missing; run make first" >&2; exit 1; }
 done
 
@@ -54,13 +54,26 @@ for h in A B; do
 	echo "   host $h: $ip on tap$h in netns $ns"
 done
 
-step "a cable between the switches: dpipe vplug sw1 = vplug sw2"
-printf '$ dpipe vplug %s = vplug %s &\n' "$dir/sw1" "$dir/sw2"
-"$BIN/dpipe" "$BIN/vplug" "$dir/sw1" = "$BIN/vplug" "$dir/sw2" &
+step "a cable between the switches, through wirefilter: dpipe vplug sw1 = wirefilter -M wf.mgmt = vplug sw2"
+printf '$ dpipe vplug %s = wirefilter -M %s = vplug %s &\n' "$dir/sw1" "$dir/wf.mgmt" "$dir/sw2"
+"$BIN/dpipe" "$BIN/vplug" "$dir/sw1" = "$BIN/wirefilter" -M "$dir/wf.mgmt" = "$BIN/vplug" "$dir/sw2" &
 pids+=($!)
-sleep 0.5
+for _ in $(seq 100); do [ -S "$dir/wf.mgmt" ] && break; sleep 0.05; done
+sleep 0.3
 
-step "host A pings host B across both switches"
+step "host A pings host B across both switches and the (still perfect) cable"
+show ip netns exec "$nsA" ping -c 3 -i 0.3 -W 2 198.18.0.2
+
+step "the cable gets 50 ms of delay each way and 20 % loss, live from its console"
+show "$BIN/vterm" "$dir/wf.mgmt" delay 50
+show "$BIN/vterm" "$dir/wf.mgmt" loss 20
+show "$BIN/vterm" "$dir/wf.mgmt" showinfo
+echo "   (expect round trips of about 100 ms, and about a third of the pings lost: 20 % each way)"
+show ip netns exec "$nsA" ping -c 20 -i 0.2 -W 1 -q 198.18.0.2 || true
+
+step "a perfect cable again"
+show "$BIN/vterm" "$dir/wf.mgmt" delay 0
+show "$BIN/vterm" "$dir/wf.mgmt" loss 0
 show ip netns exec "$nsA" ping -c 3 -i 0.3 -W 2 198.18.0.2
 
 step "the management view of sw1: ports and MAC table (vterm one-shot mode)"

@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -15,13 +17,33 @@ import (
 	"github.com/govde/govde/pkg/mgmt"
 )
 
-// TestWirefilterCable: the real "wirefilter -v SW1:SW2" is the only cable between two switches, each with a
+// A wfImpl is a wirefilter implementation: the reference or ours.
+type wfImpl struct {
+	name string
+	bin  func(t testing.TB) string
+}
+
+var wfImpls = []wfImpl{
+	{"wirefilter", func(t testing.TB) string { return testutil.RealTool(t, "wirefilter") }},
+	{"ours", func(t testing.TB) string { return testutil.BinIfBuilds(t, "wirefilter") }},
+}
+
+// eachWirefilter runs f for each wirefilter implementation and each pair of switches.
+func eachWirefilter(t *testing.T, f func(t *testing.T, wf string, impl1, impl2 switchImpl)) {
+	for _, w := range wfImpls {
+		t.Run(w.name, func(t *testing.T) {
+			eachPair(t, func(t *testing.T, impl1, impl2 switchImpl) { f(t, w.bin(t), impl1, impl2) })
+		})
+	}
+}
+
+// TestWirefilterCable: "wirefilter -v SW1:SW2" is the only cable between two switches, each with a
 // namespaced host; the hosts ping each other across it. Then the cable's management console sets 100 %
 // loss and the pings stop (so the frames really went through wirefilter), and with loss 0 they resume.
-// Rows: both reference switches (proves the test), ours with the reference on either side, and both ours.
+// Rows: the real wirefilter and ours; both reference switches, ours with the reference on either
+// side, and both ours.
 func TestWirefilterCable(t *testing.T) {
-	eachPair(t, func(t *testing.T, impl1, impl2 switchImpl) {
-		wfBin := testutil.RealTool(t, "wirefilter")
+	eachWirefilter(t, func(t *testing.T, wfBin string, impl1, impl2 switchImpl) {
 		sw1 := startSwitch(t, impl1)
 		sw2 := startSwitch(t, impl2)
 		a := newHost(t, sw1.Dir, 0, "198.18.3.1/24")
@@ -61,21 +83,21 @@ func TestWirefilterCable(t *testing.T) {
 	})
 }
 
-// TestDpipeCable: the cable is a real dpipe chain, "dpipe vde_plug vde://SW1 = wirefilter = vde_plug
+// TestDpipeCable: the cable is a real dpipe chain, "dpipe vde_plug vde://SW1 = wirefilter -d 20 = vde_plug
 // vde://SW2", so frames cross two vde_plugs in stream mode and a bidirectional wirefilter on dpipe's
-// alternate descriptors; the hosts on each side ping each other across it.
+// alternate descriptors; the hosts on each side ping each other across it, and the round trip takes at
+// least the two delays (a lower bound only: the machine may be slow, never faster than the cable).
 func TestDpipeCable(t *testing.T) {
-	eachPair(t, func(t *testing.T, impl1, impl2 switchImpl) {
+	eachWirefilter(t, func(t *testing.T, wf string, impl1, impl2 switchImpl) {
 		dpipe := testutil.RealTool(t, "dpipe")
 		plug := testutil.RealTool(t, "vde_plug")
-		wf := testutil.RealTool(t, "wirefilter")
 		sw1 := startSwitch(t, impl1)
 		sw2 := startSwitch(t, impl2)
 		a := newHost(t, sw1.Dir, 0, "198.18.4.1/24")
 		b := newHost(t, sw2.Dir, 0, "198.18.4.2/24")
 		// dpipe puts its children in its own process group; stopping it (SIGTERM by PID) makes it stop the last
 		// command, and the chain then collapses on EOF.
-		testutil.Start(t, nil, dpipe, plug, "vde://"+sw1.Dir, "=", wf, "=", plug, "vde://"+sw2.Dir)
+		testutil.Start(t, nil, dpipe, plug, "vde://"+sw1.Dir, "=", wf, "-d", "20", "=", plug, "vde://"+sw2.Dir)
 		for _, s := range []struct {
 			sw   *runningSwitch
 			host string
@@ -94,5 +116,16 @@ func TestDpipeCable(t *testing.T) {
 		}
 		a.Ping(t, b.IP)
 		b.Ping(t, a.IP)
+		out, err := exec.Command("ip", "netns", "exec", a.NS, "ping", "-n", "-c", "3", "-i", "0.2", "-W", "2", b.IP).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ping: %v\n%s", err, out)
+		}
+		for _, m := range rttRe.FindAllStringSubmatch(string(out), -1) {
+			if ms, _ := strconv.ParseFloat(m[1], 64); ms < 40 {
+				t.Errorf("round trip %s ms through a 20 ms cable each way: want ≥ 40 ms\n%s", m[1], out)
+			}
+		}
 	})
 }
+
+var rttRe = regexp.MustCompile(`time=([0-9.]+) ms`)

@@ -150,6 +150,9 @@ func (s *Server) runScript(sess *Session, out *bytes.Buffer, path string) error 
 			sess.push(msg0{b: reply.Bytes()}, false)
 			reply = bytes.Buffer{}
 		}
+		if line == "\n" && s.cfg.LoadSkipsBlank {
+			continue // echoed, but silent (wirefilter)
+		}
 		s.exec(sess, line, &reply)
 		if sess != nil && reply.Len() > 0 {
 			sess.push(msg0{b: reply.Bytes()}, false)

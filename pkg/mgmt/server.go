@@ -73,6 +73,12 @@ type Config struct {
 	Commands []Command
 	// Logf logs warnings (nil: discard).
 	Logf func(format string, args ...any)
+	// QuietShutdown makes shutdown close the session without writing EndOfSession (wirefilter
+	// writes nothing before exiting).
+	QuietShutdown bool
+	// LoadSkipsBlank makes an empty line of a load script silent after its echo (wirefilter); by
+	// default a line that is only "\n" runs as an unknown command (vde_switch's 1038).
+	LoadSkipsBlank bool
 }
 
 // DefaultLoadEcho is the default Config.LoadEcho, vde_switch's.
@@ -338,7 +344,7 @@ func (s *Server) readLoop(sess *Session, r io.Reader, console bool) error {
 			}
 			switch {
 			case errors.Is(cerr, ErrShutdown):
-				if !console {
+				if !console && !s.cfg.QuietShutdown {
 					sess.push(msg0{b: []byte(s.cfg.EndOfSession)}, false)
 				}
 				sess.end()

@@ -55,6 +55,10 @@ func (sess *Session) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Done returns a channel that is closed once the session has ended and its output is flushed (a
+// tool keeping per-session state, such as wirefilter's markov-debug level, forgets it then).
+func (sess *Session) Done() <-chan struct{} { return sess.done }
+
 // push queues m. Events are dropped when the queue is full; an oversized reply backlog kills the session.
 func (sess *Session) push(m msg0, event bool) {
 	sess.qmu.Lock()

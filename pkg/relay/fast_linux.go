@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -52,7 +53,7 @@ func joinFast(ctx context.Context, a, b frame.Endpoint, c *Config) (bool, error)
 	if !ok || !ok2 {
 		return false, nil
 	}
-	l := &loop{hook: c.Hook, stats: c.Stats, wake: -1}
+	l := &loop{hook: c.Hook, gate: c.Gate, onRoom: c.OnRoom, stats: c.Stats, wake: -1}
 	defer l.release()
 	if !l.sides[0].init(da, &c.Stats.Dir[BtoA]) || !l.sides[1].init(db, &c.Stats.Dir[AtoB]) {
 		return false, nil
@@ -105,14 +106,18 @@ func joinFast(ctx context.Context, a, b frame.Endpoint, c *Config) (bool, error)
 type loop struct {
 	sides [2]side // 0 is a, 1 is b
 	hook  Hook
-	stats *Stats
-	wake  int // eventfd: stop and the Emitters wake the loop
+	gate  func(Dir) time.Time
+	// onRoom is Config.OnRoom
+	onRoom func(Dir)
+	stats  *Stats
+	wake   int // eventfd: stop and the Emitters wake the loop
 
 	stopOnce sync.Once
 	stopped  atomic.Bool
 	err      error
 
 	fds [nslots]unix.PollFd
+	ts  unix.Timespec // ppoll's timeout
 }
 
 // side is one endpoint: its input state (frames read from it) and out, the frames going to it.
@@ -211,7 +216,14 @@ func (l *loop) run() error {
 		if l.stopped.Load() {
 			return nil
 		}
-		timeout := -1
+		if l.onRoom != nil {
+			for i := range l.sides {
+				if l.sides[i].out.roomAgain() {
+					l.onRoom(Dir(1 - i)) // side i receives the frames of direction 1-i
+				}
+			}
+		}
+		timeout := time.Duration(-1)
 		for i := range l.sides {
 			src, dst := &l.sides[i], &l.sides[1-i]
 			rd, wr := &l.fds[slotRead+2*i], &l.fds[slotWrite+2*i]
@@ -226,7 +238,11 @@ func (l *loop) run() error {
 			if werr != nil {
 				return werr // an Emit met a fatal write error
 			}
-			if room {
+			if wait := l.held(Dir(i)); wait > 0 {
+				if timeout < 0 || wait < timeout {
+					timeout = wait
+				}
+			} else if room {
 				*rd = unix.PollFd{Fd: int32(src.rfd), Events: unix.POLLIN}
 				if src.complete() {
 					timeout = 0 // records already read wait for the room that is now there
@@ -236,7 +252,7 @@ func (l *loop) run() error {
 				*wr = unix.PollFd{Fd: int32(src.wfd), Events: unix.POLLOUT}
 			}
 		}
-		_, _, e := syscall.Syscall(syscall.SYS_POLL, uintptr(unsafe.Pointer(&l.fds[0])), nslots, uintptr(timeout))
+		e := l.poll(timeout)
 		if e == syscall.EINTR {
 			continue
 		}
@@ -277,6 +293,30 @@ func (l *loop) run() error {
 	}
 }
 
+// held returns how long Config.Gate holds direction dir's input (≤ 0: not held).
+func (l *loop) held(dir Dir) time.Duration {
+	if l.gate == nil {
+		return 0
+	}
+	t := l.gate(dir)
+	if t.IsZero() {
+		return 0
+	}
+	return time.Until(t)
+}
+
+// poll waits in ppoll(2) on the poll set for at most timeout (< 0: no limit), with nanosecond
+// resolution so that a gated direction resumes on time.
+func (l *loop) poll(timeout time.Duration) syscall.Errno {
+	var ts uintptr
+	if timeout >= 0 {
+		l.ts = unix.NsecToTimespec(int64(timeout))
+		ts = uintptr(unsafe.Pointer(&l.ts))
+	}
+	_, _, e := syscall.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&l.fds[0])), nslots, ts, 0, 0, 0)
+	return e
+}
+
 // pump moves frames from side i to the other side: the stream records already read, then up to batch
 // reads (one when the descriptor is blocking), while the destination has room.
 func (l *loop) pump(i int, readable bool) error {
@@ -289,7 +329,7 @@ func (l *loop) pump(i int, readable bool) error {
 	if src.stream {
 		err = l.parse(src, o, dir)
 	}
-	for n := 0; err == nil && (readable || src.fr != nil && src.fr.Buffered()) && n < batch && o.room(); n++ {
+	for n := 0; err == nil && (readable || src.fr != nil && src.fr.Buffered()) && n < batch && o.room() && l.held(dir) <= 0; n++ {
 		if n > 0 && !src.rnb {
 			break
 		}
@@ -357,7 +397,7 @@ func (l *loop) readOnce(src *side, o *outq, dir Dir) (more bool, err error) {
 // longer than frame.MaxLen is counted as dropped and the rest of the data read so far discarded, as
 // stream.Reader does; empty records are skipped.
 func (l *loop) parse(src *side, o *outq, dir Dir) error {
-	for src.end-src.start >= hdrLen && o.room() {
+	for src.end-src.start >= hdrLen && o.room() && l.held(dir) <= 0 {
 		n := int(binary.BigEndian.Uint16(src.in[src.start:]))
 		switch {
 		case n == 0:
@@ -397,9 +437,11 @@ func (l *loop) deliver(o *outq, dir Dir, f []byte) {
 	}
 	if l.hook != nil {
 		// The hook may Emit (a duplicate, say) before it returns: it runs without o's lock.
+		o.inHook = true
 		o.mu.Unlock()
 		v := l.hook(dir, f, o)
 		o.mu.Lock()
+		o.inHook = false
 		switch {
 		case v == Drop:
 			o.c.Drops.Add(1)

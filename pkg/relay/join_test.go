@@ -273,7 +273,7 @@ func TestPumpZeroAllocsPerFrame(t *testing.T) {
 		const frames = 200
 		a := testing.AllocsPerRun(20, func() {
 			src.left = frames
-			pump(src, out, AtoB, hook)
+			pump(src, out, AtoB, &Config{Hook: hook}, nil)
 		})
 		// One buffer per pump call, nothing per frame.
 		if a > 1 {

@@ -24,6 +24,8 @@ type outq struct {
 	off, end int   // buf[off:end] waits for the descriptor
 	err      error // a write error that ended the relay
 	closed   bool
+	wantRoom bool // an Emit met ErrFull: tell Config.OnRoom when there is room
+	inHook   bool // the loop is in a hook delivering to this queue, and flushes it afterwards
 	c        *Counters
 	wake     int             // the loop's eventfd
 	fr       frame.RawFramer // not nil: frames are written through it (a TAP with offloads)
@@ -154,8 +156,7 @@ func errnoErr(e syscall.Errno) error {
 	return e
 }
 
-// Emit implements Emitter: f is queued (or dropped and counted when there is no room) and the loop is
-// woken to write it.
+// Emit implements Emitter: f is queued (ErrFull when there is no room) and the loop is woken to write it.
 func (o *outq) Emit(f []byte) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -165,17 +166,31 @@ func (o *outq) Emit(f []byte) error {
 	case len(f) < frame.HeaderLen:
 		o.c.Runts.Add(1)
 	case !o.room():
-		o.c.Drops.Add(1)
+		o.wantRoom = true
+		return ErrFull
 	default:
 		o.put(f)
 		if o.fr != nil {
 			o.flush() // nothing else would write what the Framer keeps
 		}
-		if o.end > o.off || o.err != nil {
+		// While the loop runs a hook for this queue it flushes the queue afterwards: no wake-up
+		// (an eventfd write per frame) is needed then.
+		if (o.end > o.off || o.err != nil) && !o.inHook {
 			signal(o.wake)
 		}
 	}
 	return nil
+}
+
+// roomAgain reports, once, that an Emit met ErrFull and there is room now.
+func (o *outq) roomAgain() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.wantRoom && o.room() {
+		o.wantRoom = false
+		return true
+	}
+	return false
 }
 
 // close makes later Emits fail.

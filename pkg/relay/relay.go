@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/govde/govde/pkg/frame"
 )
@@ -66,10 +67,14 @@ const (
 
 // An Emitter sends a frame kept by a Hook to the destination of the Hook's direction. Emit copies f and is
 // safe for concurrent use, from any goroutine, until Join returns; afterwards it returns net.ErrClosed.
-// A frame the destination has no room for is dropped and counted, not waited for.
+// When the destination has no room for the frame (the poll(2) path never waits), Emit returns ErrFull
+// without taking it: the caller may drop it or keep it and retry once Config.OnRoom reports room.
 type Emitter interface {
 	Emit(f []byte) error
 }
+
+// ErrFull is returned by Emit when the destination has no room for one more frame now.
+var ErrFull = errors.New("relay: destination full")
 
 // A Hook is called from the copy loop for every frame moving in direction dir that passed the runt
 // check; f is only valid during the call. It must not block: it returns Pass, Drop, or Keep after
@@ -85,6 +90,14 @@ type Config struct {
 	Hook Hook
 	// NoFastPath keeps Join on the goroutine path even for raw endpoints (for tests and comparisons).
 	NoFastPath bool
+	// Gate, when not nil, is asked before each read of direction dir's input: a time in the future
+	// holds that input unread until then (frames already read wait too), so that its sender is
+	// throttled, as wirefilter's interface speed does. The zero time (or a past one) lets it read.
+	// It must not block; it is called from the copy loop.
+	Gate func(dir Dir) time.Time
+	// OnRoom, when not nil, is called from the copy loop once the destination of direction dir has
+	// room again after an Emit in that direction returned ErrFull. It must not block (it may Emit).
+	OnRoom func(dir Dir)
 }
 
 // Join copies frames both ways between a and b until one side ends or ctx is done, then closes both and
@@ -113,17 +126,19 @@ func joinGo(ctx context.Context, a, b frame.Endpoint, c *Config) error {
 		firstErr error
 		wg       sync.WaitGroup
 	)
+	done := make(chan struct{})
 	stop := func(err error) {
 		once.Do(func() {
 			firstErr = err
+			close(done)
 			a.Close()
 			b.Close()
 		})
 	}
 	ab := &goEmitter{dst: b, c: &c.Stats.Dir[AtoB]}
 	ba := &goEmitter{dst: a, c: &c.Stats.Dir[BtoA]}
-	wg.Go(func() { stop(pump(a, ab, AtoB, c.Hook)) })
-	wg.Go(func() { stop(pump(b, ba, BtoA, c.Hook)) })
+	wg.Go(func() { stop(pump(a, ab, AtoB, c, done)) })
+	wg.Go(func() { stop(pump(b, ba, BtoA, c, done)) })
 	unwatch := context.AfterFunc(ctx, func() { stop(nil) })
 	wg.Wait()
 	unwatch()
@@ -133,9 +148,26 @@ func joinGo(ctx context.Context, a, b frame.Endpoint, c *Config) error {
 }
 
 // pump copies frames from src to out's destination until a read fails or the destination is gone.
-func pump(src frame.Endpoint, out *goEmitter, dir Dir, hook Hook) error {
+func pump(src frame.Endpoint, out *goEmitter, dir Dir, c *Config, done <-chan struct{}) error {
+	hook := c.Hook
 	buf := make([]byte, frame.MaxLen)
+	var timer *time.Timer
 	for {
+		if c.Gate != nil {
+			if d := time.Until(c.Gate(dir)); d > 0 {
+				if timer == nil {
+					timer = time.NewTimer(d)
+				} else {
+					timer.Reset(d)
+				}
+				select {
+				case <-timer.C:
+				case <-done:
+					timer.Stop()
+					return nil
+				}
+			}
+		}
 		n, err := src.ReadFrame(buf)
 		if err != nil {
 			return err
