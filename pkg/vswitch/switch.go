@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -197,6 +198,10 @@ func (s *Switch) Close() error {
 	return nil
 }
 
+// freeOSMin is the map capacity (entries, about 100 bytes each) whose release by an expiry pass makes
+// ageLoop return memory to the OS at once.
+const freeOSMin = 1 << 16
+
 // fullLogInterval is how often at most ageLoop logs that new MACs were refused by a full table.
 const fullLogInterval = 60 * time.Second
 
@@ -215,6 +220,12 @@ func (s *Switch) ageLoop() {
 		case <-t.C:
 			for _, g := range s.fdb.expireOld(s.now()) {
 				s.emitHash(EventHashDel, g.k, g.port)
+			}
+			if s.fdb.freed.Load() >= freeOSMin {
+				// The rebuilt maps freed a lot: collect the old ones and give the pages back now,
+				// rather than at the next GC, which an idle switch may not run for minutes.
+				s.fdb.freed.Store(0)
+				debug.FreeOSMemory()
 			}
 			if r, now := s.fdb.refused(), s.now(); r != logged && now-lastLog >= int64(fullLogInterval) {
 				s.logf("MAC table full (%d entries): %d new addresses not learned, their frames flooded",
