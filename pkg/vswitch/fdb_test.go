@@ -276,3 +276,78 @@ func TestFDBConcurrent(t *testing.T) {
 		t.Errorf("stats %+v, count %d: want entries = count <= 1000", st, f.count.Load())
 	}
 }
+
+// FuzzFDB runs a sequence of table operations decoded from the input against a plain map model:
+// learn, lookup, expire, flush of one port, limit changes. The table must agree with the model,
+// its count must match its maps and never exceed the limit, and stats must add up.
+func FuzzFDB(f *testing.F) {
+	f.Add([]byte{0, 1, 1, 0, 2, 1, 1, 1, 1, 3, 0, 0})
+	f.Add([]byte{4, 2, 0, 0, 1, 1, 0, 2, 1, 0, 3, 1, 0, 4, 1, 2, 200, 0})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		fd := newFDB(DefaultHashSize, 0)
+		fd.minPersist.Store(0)
+		fd.expire.Store(10)
+		type ent struct{ port, last int64 }
+		model := map[fdbKey]ent{}
+		var now int64
+		lim := 0
+		for len(ops) >= 3 {
+			op, a, b := ops[0]%5, ops[1], ops[2]
+			ops = ops[3:]
+			k := makeKey(mac(a), int(b%4))
+			switch op {
+			case 0: // a frame from k on port 1+b%3
+				port := int64(1 + b%3)
+				now++
+				_, created := fd.learn(k, int(port), now)
+				e, had := model[k]
+				switch {
+				case created && had:
+					t.Fatalf("learn %v created an entry the model has", k)
+				case created:
+					model[k] = ent{port, now}
+				case had && e.port != port && now-e.last > 0:
+					model[k] = ent{port, now}
+				case had && e.port == port && now-e.last >= refreshGrain:
+					model[k] = ent{port, now}
+				case !had && (lim == 0 || len(model) < lim):
+					t.Fatalf("learn %v refused with %d entries, limit %d", k, len(model), lim)
+				}
+			case 1: // lookup
+				p, ok := fd.lookup(k)
+				if e, had := model[k]; ok != had || (ok && int64(p) != e.port) {
+					t.Fatalf("lookup %v = %d %v, model %+v %v", k, p, ok, e, had)
+				}
+			case 2: // time passes, expiry runs
+				now += int64(a)
+				fd.expireOld(now)
+				for mk, e := range model {
+					if e.last+10 < now {
+						delete(model, mk)
+					}
+				}
+			case 3: // a port's entries are flushed
+				port := int(1 + b%3)
+				fd.deleteIf(func(_ fdbKey, e *fdbEntry) bool { return int(e.port.Load()) == port })
+				for mk, e := range model {
+					if e.port == int64(port) {
+						delete(model, mk)
+					}
+				}
+			case 4: // the limit changes
+				lim = int(a % 8)
+				fd.max.Store(int64(lim))
+			}
+			st := fd.stats()
+			if st.Entries != len(model) || int64(st.Entries) != fd.count.Load() {
+				t.Fatalf("entries %d, count %d, model %d", st.Entries, fd.count.Load(), len(model))
+			}
+			if st.Capacity < st.Entries {
+				t.Fatalf("capacity %d < entries %d", st.Capacity, st.Entries)
+			}
+		}
+		if es := fd.entries(now); len(es) != len(model) {
+			t.Fatalf("entries() lists %d, model %d", len(es), len(model))
+		}
+	})
+}
