@@ -7,10 +7,10 @@
 # as possible) and a stalled client that never reads. Every SOAK_SAMPLE seconds (default 10) it samples
 # each switch's RSS, descriptors and threads from /proc, and for vswitch its goroutines and MAC table
 # entries (the hidden runtime/stats and hash/stats commands). Flat lines are the target; the summary
-# compares the last sample with the one a third of the way in (after warm-up), and checks vswitch's MAC
+# compares the means of the last and the middle third of the samples, and checks vswitch's MAC
 # table stayed within --hashmax (SOAK_HASHMAX, default the built-in 262144).
 # SOAK_SERIAL=1 runs the two switches one after the other instead (twice as long, no CPU contention
-# between them). Figures from a machine that is busy with other work are noisy.
+# between them). SOAK_KEEP=DIR keeps the raw samples (ref.out, ours.out). Figures from a machine that is busy with other work are noisy.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -81,21 +81,28 @@ echo "Soak ($(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)); colu
 # stress soak's columns: t_s rss_kb fds threads goroutines entries flood_sent dials dial_errs polls poll_errs poll_max_ms
 printf '%6s | %9s %5s %4s %11s %10s | %9s %5s %4s %5s %7s %11s %10s\n' t_s rss_kb fds thr poll_max_ms dial_errs \
 	rss_kb fds thr gor entries poll_max_ms dial_errs
-join -j 1 <(tail -n +2 "$work/ref.out") <(tail -n +2 "$work/ours.out") |
-	awk '{ printf "%6s | %9s %5s %4s %11s %10s | %9s %5s %4s %5s %7s %11s %10s\n", $1, $2, $3, $4, $12, $9, $13, $14, $15, $16, $17, $23, $20 }'
+# The two runs sample at the same times: line i of one is line i of the other.
+paste -d ' ' <(tail -n +2 "$work/ref.out") <(tail -n +2 "$work/ours.out") |
+	awk 'NF == 24 { printf "%6s | %9s %5s %4s %11s %10s | %9s %5s %4s %5s %7s %11s %10s\n", $1, $2, $3, $4, $12, $9, $14, $15, $16, $17, $18, $24, $21 }'
 
-# summary: growth from the sample a third of the way in to the last one, per switch and column.
+# summary: the mean of each column over the last third of the samples minus its mean over the middle third
+# (single samples would compare points of the GC's sawtooth).
 summary() {
-	awk -v kind="$1" -v hmax="$2" 'NR > 1 { n++; t[n] = $1; r[n] = $2; f[n] = $3; th[n] = $4; g[n] = $5; e[n] = $6
+	awk -v kind="$1" -v hmax="$2" 'NR > 1 { n++; r[n] = $2; f[n] = $3; th[n] = $4; g[n] = $5; e[n] = $6
 		if ($6 > emax) emax = $6 }
+	function mean(a, from, to,   i, s) { s = 0; for (i = from; i <= to; i++) s += a[i]; return s / (to - from + 1) }
 	END {
-		if (n < 2) { print kind ": too few samples"; exit }
-		a = int(n / 3) + 1; if (a >= n) a = 1
-		printf "%-10s from t=%ss to t=%ss: rss %+d kB, fds %+d, threads %+d", kind, t[a], t[n], r[n] - r[a], f[n] - f[a], th[n] - th[a]
-		if (g[n] >= 0) printf ", goroutines %+d", g[n] - g[a]
+		if (n < 3) { print kind ": too few samples"; exit }
+		a = int(n / 3) + 1; b = int(2 * n / 3); c = b + 1
+		printf "%-10s last third minus middle third (means): rss %+.0f kB, fds %+.1f, threads %+.1f", kind,
+			mean(r, c, n) - mean(r, a, b), mean(f, c, n) - mean(f, a, b), mean(th, c, n) - mean(th, a, b)
+		if (g[n] >= 0) printf ", goroutines %+.1f", mean(g, c, n) - mean(g, a, b)
 		if (e[n] >= 0) printf "; MAC entries max %d (limit %d): %s", emax, hmax, (emax <= hmax) ? "bounded" : "OVER THE LIMIT"
 		printf "\n"
 	}' "$work/$1.out"
 }
 summary ref 0
 summary ours "$HMAX"
+if [ -n "${SOAK_KEEP:-}" ]; then
+	mkdir -p "$SOAK_KEEP" && cp "$work/ref.out" "$work/ours.out" "$SOAK_KEEP/" && echo "soak-vswitch: samples kept in $SOAK_KEEP"
+fi
