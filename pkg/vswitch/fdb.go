@@ -24,8 +24,9 @@ const (
 )
 
 // DefaultHashMax is the default limit on learned MAC table entries (Config.HashMax, --hashmax):
-// 256Ki entries: measured 20-25 MB of RSS when full. vde_switch has no limit (each entry is malloc'd into a chain
-// of its fixed bucket array); it only learns slowly, because its chains grow.
+// 256Ki entries, about 20 MB when full (plus the GC's headroom while it churns). It is above the
+// 200k entries a hash/print test may learn. vde_switch has no limit (each entry is malloc'd into a
+// chain of its fixed bucket array); it only learns slowly, because its chains grow.
 const DefaultHashMax = 1 << 18
 
 // fdbShards is the number of independently locked parts of the MAC table. Expiry, flushes and
