@@ -29,6 +29,7 @@ var (
 	macFlag      = &cli.StringFlag{Name: "macaddr"}
 	priorityFlag = &cli.StringFlag{Name: "priority"}
 	hashsizeFlag = &cli.StringFlag{Name: "hashsize"}
+	hashmaxFlag  = &cli.StringFlag{Name: "hashmax"}
 	sockFlag     = &cli.StringFlag{Name: "sock", Aliases: []string{"s", "vdesock", "unix"}}
 	modeFlag     = &cli.StringFlag{Name: "mode", Aliases: []string{"m", "mod"}}
 	dirmodeFlag  = &cli.StringFlag{Name: "dirmode"}
@@ -61,6 +62,7 @@ Runs a VDE switch.
       --macaddr MAC          Set the switch MAC address
       --priority N           Set the priority for FST (MAC extension)
       --hashsize N           Hash table size
+      --hashmax N            Most MAC addresses learned, 0 = no limit (default 262144)
 (data socket opts)
   -s, --sock SOCK            control directory pathname
   -s, --vdesock SOCK         Same as --sock SOCK
@@ -101,7 +103,7 @@ func newApp() *cli.App {
 	cli.HelpFlag = nil
 	taps := &tapList{}
 	app.Flags = []cli.Flag{helpFlag, versionFlag, numportsFlag, hubFlag, fstpFlag, macFlag, priorityFlag,
-		hashsizeFlag, sockFlag, modeFlag, dirmodeFlag, groupFlag, daemonFlag, pidfileFlag, rcfileFlag,
+		hashsizeFlag, hashmaxFlag, sockFlag, modeFlag, dirmodeFlag, groupFlag, daemonFlag, pidfileFlag, rcfileFlag,
 		mgmtFlag, mgmtModeFlag, mgmtGrpFlag, debugclFlag,
 		&cli.GenericFlag{Name: "tap", Value: taps}, &cli.GenericFlag{Name: "t", Value: taps}}
 	app.OnUsageError = func(c *cli.Context, err error, _ bool) error {
@@ -250,6 +252,19 @@ func configFrom(c *cli.Context, euid int) (config, error) {
 			cfg.warnings = append(cfg.warnings, fmt.Sprintf("Hash size must be a power of 2. %d rounded to %d", n, p))
 		}
 		cfg.sw.HashSize = p
+	}
+	if c.IsSet("hashmax") {
+		n, err := parseCInt("hashmax", c.String("hashmax"))
+		if err != nil {
+			return cfg, err
+		}
+		if n < 0 {
+			return cfg, cmdutil.UsageErrorf("--hashmax %d: want 0 (no limit) or more", n)
+		}
+		cfg.sw.HashMax = n
+		if n == 0 {
+			cfg.sw.HashMax = -1
+		}
 	}
 	if s := c.String("sock"); s != "" {
 		cfg.dir = s

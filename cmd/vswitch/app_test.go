@@ -72,6 +72,8 @@ func TestConfigFrom(t *testing.T) {
 			c.sw.HashSize = 128
 			c.warnings = []string{"Hash size must be a power of 2. 100 rounded to 128"}
 		}},
+		{[]string{"--hashmax", "1000"}, 1000, func(c *config) { c.sw.HashMax = 1000 }},
+		{[]string{"-hashmax", "0"}, 1000, func(c *config) { c.sw.HashMax = -1 }},
 		{[]string{"-s", "/tmp/x"}, 1000, func(c *config) { c.dir = "/tmp/x" }},
 		{[]string{"-sock", "/tmp/x"}, 1000, func(c *config) { c.dir = "/tmp/x" }},
 		{[]string{"--vdesock", "/tmp/x"}, 1000, func(c *config) { c.dir = "/tmp/x" }},
@@ -123,6 +125,7 @@ func TestConfigFromErrors(t *testing.T) {
 		{[]string{"-n", "8x"}, 2, "vswitch: --numports 8x: not a number\n", false},
 		{[]string{"--macaddr", "zz"}, 1, "vswitch: Invalid MAC Addr zz\n", true},
 		{[]string{"--hashsize", "0"}, 2, "vswitch: --hashsize 0: want 1..16777216\n", false},
+		{[]string{"--hashmax", "-1"}, 2, "vswitch: --hashmax -1: want 0 (no limit) or more\n", false},
 		{[]string{"-m", "8"}, 2, "vswitch: --mode 8: not an octal mode\n", false},
 		{[]string{"-g", "no-such-group-xyz"}, 1, "vswitch: No such group 'no-such-group-xyz'\n", false},
 		{[]string{"--mgmtgroup", "no-such-group-xyz"}, 1, "vswitch: No such group 'no-such-group-xyz'\n", false},

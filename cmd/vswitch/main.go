@@ -6,7 +6,7 @@
 //
 //	vswitch [-s DIR] [-n N] [-x] [-m MODE] [--dirmode MODE] [-g GROUP] [-M SOCK] [--mgmtmode MODE]
 //	        [--mgmtgroup GROUP] [-d] [-p PIDFILE] [-f RCFILE] [-t TAP]… [--macaddr MAC] [--priority N]
-//	        [--hashsize N]
+//	        [--hashsize N] [--hashmax N]
 //
 // It also works when invoked as vde_switch. See man/vswitch.1.
 package main

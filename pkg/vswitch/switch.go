@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -38,6 +39,10 @@ type Config struct {
 	Hub bool
 	// HashSize is the number of MAC table buckets shown by hash/print, a power of two (default 128).
 	HashSize int
+	// HashMax limits the learned MAC table entries: 0 selects DefaultHashMax, a negative value means
+	// no limit (as vde_switch). When the table is full, new source addresses are not learned (frames
+	// to them are flooded) and counted in HashStats.Refused; learned entries stay until they expire.
+	HashMax int
 	// MAC is the switch MAC (FSTP, showinfo); zero picks 00:ff:xx:xx:xx:xx at random.
 	MAC frame.MAC
 	// Priority is the FSTP priority (default 0x8000 when zero).
@@ -105,6 +110,12 @@ func New(cfg Config) (*Switch, error) {
 	if cfg.HashSize < 1 || cfg.HashSize&(cfg.HashSize-1) != 0 || cfg.HashSize > 1<<24 {
 		return nil, fmt.Errorf("hash size %d: want a power of two: %w", cfg.HashSize, os.ErrInvalid)
 	}
+	switch {
+	case cfg.HashMax == 0:
+		cfg.HashMax = DefaultHashMax
+	case cfg.HashMax < 0:
+		cfg.HashMax = 0
+	}
 	if cfg.MAC == (frame.MAC{}) {
 		cfg.MAC = frame.MAC{0x00, 0xff}
 		_, _ = rand.Read(cfg.MAC[2:])
@@ -134,7 +145,7 @@ func New(cfg Config) (*Switch, error) {
 		ports:    make([]*port, cfg.NumPorts),
 		vlans:    map[int]bool{0: true},
 		nextID:   1,
-		fdb:      newFDB(cfg.HashSize),
+		fdb:      newFDB(cfg.HashSize, cfg.HashMax),
 		fstp:     newFSTPState(),
 		done:     make(chan struct{}),
 	}
@@ -187,10 +198,20 @@ func (s *Switch) Close() error {
 	return nil
 }
 
-// ageLoop deletes MAC table entries that expired, every GC interval.
+// freeOSMin is the map capacity (entries, about 100 bytes each) whose release by an expiry pass makes
+// ageLoop return memory to the OS at once.
+const freeOSMin = 1 << 16
+
+// fullLogInterval is how often at most ageLoop logs that new MACs were refused by a full table.
+const fullLogInterval = 60 * time.Second
+
+// ageLoop deletes MAC table entries that expired, every GC interval, one shard at a time (see
+// fdb.deleteIf), and logs (at most every fullLogInterval) how many new MACs a full table refused.
 func (s *Switch) ageLoop() {
 	t := time.NewTimer(time.Duration(s.fdb.gcInterval.Load()))
 	defer t.Stop()
+	var logged uint64
+	lastLog := s.now() - int64(fullLogInterval)
 	for {
 		select {
 		case <-s.done:
@@ -199,6 +220,17 @@ func (s *Switch) ageLoop() {
 		case <-t.C:
 			for _, g := range s.fdb.expireOld(s.now()) {
 				s.emitHash(EventHashDel, g.k, g.port)
+			}
+			if s.fdb.freed.Load() >= freeOSMin {
+				// The rebuilt maps freed a lot: collect the old ones and give the pages back now,
+				// rather than at the next GC, which an idle switch may not run for minutes.
+				s.fdb.freed.Store(0)
+				debug.FreeOSMemory()
+			}
+			if r, now := s.fdb.refused(), s.now(); r != logged && now-lastLog >= int64(fullLogInterval) {
+				s.logf("MAC table full (%d entries): %d new addresses not learned, their frames flooded",
+					s.fdb.max.Load(), r-logged)
+				logged, lastLog = r, now
 			}
 		}
 		t.Reset(time.Duration(s.fdb.gcInterval.Load()))
@@ -222,6 +254,19 @@ func (s *Switch) SetHashSize(n int) error {
 	}
 	return nil
 }
+
+// SetHashMax sets the limit on learned MAC table entries; 0 removes it. Lowering it below the
+// current count removes nothing: new addresses are refused until expiry brings the count below it.
+func (s *Switch) SetHashMax(n int) error {
+	if n < 0 {
+		return syscall.EINVAL
+	}
+	s.fdb.max.Store(int64(n))
+	return nil
+}
+
+// HashStats returns the MAC table's counters.
+func (s *Switch) HashStats() HashStats { return s.fdb.stats() }
 
 // SetGCInterval sets how often expired entries are removed.
 func (s *Switch) SetGCInterval(sec int) error {

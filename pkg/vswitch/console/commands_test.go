@@ -5,6 +5,7 @@ package console
 import (
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -407,4 +408,37 @@ func TestDebugEventLines(t *testing.T) {
 	if _, _, ok := eventLine(vswitch.Event{Kind: vswitch.EventMACMoved}); ok {
 		t.Error("EventMACMoved has a debug line; vde_switch has no such category")
 	}
+}
+
+// TestHashLimitCommands: the hidden hash/setmax and hash/stats (ours), and that help lists neither.
+func TestHashLimitCommands(t *testing.T) {
+	stats := func(entries, max, capacity, refused int) string {
+		return data(fmt.Sprintf("entries %d\nmax %d\ncapacity %d\nrefused %d\nexpired 0\nshrunk 0\nmaxstep 0\n",
+			entries, max, capacity, refused))
+	}
+	runTable(t, 8, []step{
+		{"hash/stats", stats(0, vswitch.DefaultHashMax, 0, 0), nil},
+		{"hash/setmax -1", einval, nil},
+		{"hash/setmax 1", ok, nil},
+		act(func(r *tableRig) {
+			r.connect(1, "a")
+			r.connect(2, "b")
+			r.send(1, frame.MAC{2, 0, 0, 0, 0, 1})
+			r.send(1, frame.MAC{2, 0, 0, 0, 0, 2}) // refused: the table is full
+		}),
+		{"hash/stats", stats(1, 1, 1, 1), nil},
+		{"hash/setmax 0", ok, nil},
+		act(func(r *tableRig) { r.send(1, frame.MAC{2, 0, 0, 0, 0, 2}) }),
+		{"hash/stats", stats(2, 0, 2, 1), nil},
+		act(func(r *tableRig) {
+			out, _ := r.c.Exec(nil, "help hash")
+			if s := string(out); strings.Contains(s, "setmax") || strings.Contains(s, "stats") {
+				r.t.Errorf("help lists a hidden command:\n%s", s)
+			}
+			out, _ = r.c.Exec(nil, "runtime/stats")
+			if s := string(out); !strings.Contains(s, "\ngoroutines ") && !strings.HasPrefix(s, "0000 DATA END WITH '.'\ngoroutines ") {
+				r.t.Errorf("runtime/stats =\n%s", s)
+			}
+		}),
+	})
 }

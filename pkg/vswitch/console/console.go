@@ -75,6 +75,7 @@ func New(cfg Config) *Console {
 	s.Add(c.fstpCommands()...)
 	s.Add(c.portCommands()...)
 	s.Add(c.vlanCommands()...)
+	s.Add(c.runtimeCommands()...)
 	s.AddDebug(
 		mgmt.DebugCategory{Path: "mgmt/+", Tag: 0o2001},
 		mgmt.DebugCategory{Path: "mgmt/-", Tag: 0o2002},
