@@ -40,6 +40,9 @@ type Counters struct {
 	// Drops counts frames dropped after they were read: refused by the destination with a transient
 	// error, dropped or not re-emitted by the Hook, oversize stream records.
 	Drops atomic.Uint64
+	// Oversize counts the stream records skipped for declaring more than frame.MaxLen bytes (they
+	// are also in Drops); the record after one is delivered.
+	Oversize atomic.Uint64
 	// Runts counts frames dropped for being shorter than frame.HeaderLen.
 	Runts atomic.Uint64
 }
@@ -135,8 +138,17 @@ func joinGo(ctx context.Context, a, b frame.Endpoint, c *Config) error {
 // pump copies frames from src to out's destination until a read fails or the destination is gone.
 func pump(src frame.Endpoint, out *goEmitter, dir Dir, hook Hook) error {
 	buf := make([]byte, frame.MaxLen)
+	ov, _ := src.(oversizer)
+	var seen uint64
 	for {
 		n, err := src.ReadFrame(buf)
+		if ov != nil {
+			if k := ov.Oversize(); k != seen {
+				out.c.Drops.Add(k - seen)
+				out.c.Oversize.Add(k - seen)
+				seen = k
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -158,6 +170,9 @@ func pump(src frame.Endpoint, out *goEmitter, dir Dir, hook Hook) error {
 		}
 	}
 }
+
+// An oversizer is a stream endpoint that counts the oversize records it skipped (stream.Conn).
+type oversizer interface{ Oversize() uint64 }
 
 // goEmitter sends to an Endpoint, applying the write-error policy; it is the Emitter of the goroutine path.
 type goEmitter struct {
