@@ -172,6 +172,27 @@ func TestStdioJumbo(t *testing.T) {
 	waitExit(t, a, 5*time.Second, 0)
 }
 
+// TestStdinOversizeSkipped writes, in one write to vplug's stdin, a 60-byte record, a 9235-byte one
+// (longer than any frame) and another 60-byte one: the far vplug delivers both valid frames. vplug's
+// stdin used to lose the record after an oversize one.
+func TestStdinOversizeSkipped(t *testing.T) {
+	skipShort(t)
+	p := filepath.Join(t.TempDir(), "link")
+	_, as := startPlug(t, "ptp://"+p)
+	testutil.WaitPath(t, p, 10*time.Second)
+	_, bs := startPlug(t, "ptp://"+p)
+	testutil.WaitPath(t, p+"+", 10*time.Second)
+	f1, f2 := testFrame(60, 1), testFrame(60, 2)
+	w := append([]byte{0x00, 0x3c}, f1...)
+	w = append(append(w, 0x24, 0x13), make([]byte, 9235)...)
+	w = append(append(w, 0x00, 0x3c), f2...)
+	if _, err := as.in.Write(w); err != nil {
+		t.Fatal(err)
+	}
+	sameFrame(t, "the frame before the oversize record", bs.read(t, 5*time.Second), f1)
+	sameFrame(t, "the frame after the oversize record", bs.read(t, 5*time.Second), f2)
+}
+
 // TestRealVDEPlugAcrossPipe joins two real vde_switches with our vplug on one side and the real vde_plug
 // on the other, through vplug's "= command" form and through the real dpipe, both ways round.
 func TestRealVDEPlugAcrossPipe(t *testing.T) {

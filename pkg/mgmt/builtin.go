@@ -4,7 +4,6 @@ package mgmt
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -26,12 +25,16 @@ const (
 	// BuiltinShutdown logs "Shutdown from mgmt command", ends the session with
 	// Config.EndOfSession and closes Server.Done.
 	BuiltinShutdown
-	// BuiltinLoad runs the script named by the argument: for each line it writes Config.LoadEcho
-	// (path, line) and then that command's reply, progressively; its own result follows. Lines are
-	// read like fgets(…, ReadSize): longer lines are split, and one trailing newline is removed
-	// unless the line is only "\n" (which then runs as an unknown command, as in vde_switch). logout
-	// and shutdown inside a script do nothing. Give it Session: true; with Data: true the whole
-	// script output is inside one data block (wirefilter).
+	// BuiltinLoad runs the script named by the argument, a regular file of any length, line by line:
+	// for each line it writes Config.LoadEcho (path, line) and then that command's reply,
+	// progressively; its own result follows. One trailing newline is removed unless the line is only
+	// "\n" (which then runs as an unknown command, as in vde_switch). A command line longer than
+	// MaxCommandLen bytes, which vde_switch's fgets(…, ReadSize) would cut into several commands, is
+	// not run: it is echoed, followed by "line N of PATH: longer than 127 bytes, not run" and the result
+	// line of E2BIG, and load's own result is then E2BIG; comment lines may be of any length. logout
+	// and shutdown inside a script do nothing. Other sessions' commands may run between two lines.
+	// Give it Session: true; with Data: true the whole script output is inside one data block
+	// (wirefilter).
 	BuiltinLoad
 	// BuiltinDebugList lists the debug categories whose path starts with the argument (ENOENT if
 	// none). Give it Data: true and Session: true.
@@ -60,8 +63,8 @@ type HelpLayout struct {
 // DefaultHelpFormat is the default HelpLayout.Format: the three columns of vde_switch's help.
 const DefaultHelpFormat = "%-18s %-15s %s\n"
 
-// builtin runs built-in b for sess with the reply buffer out. The caller holds execMu.
-func (s *Server) builtin(b Builtin, sess *Session, out *bytes.Buffer, arg string) error {
+// builtin runs built-in b for sess with the reply writer out. The caller holds execMu.
+func (s *Server) builtin(b Builtin, sess *Session, out *replyWriter, arg string) error {
 	switch b {
 	case BuiltinHelp:
 		s.help(out, arg)
@@ -108,72 +111,86 @@ func FormatHelp(format string, c Command) string {
 	return fmt.Sprintf(format, c.Path, c.Syntax, c.Help)
 }
 
-// MaxScript bounds the bytes load and rc files may read, so that "load /dev/zero" cannot hold the
-// console (which runs one command at a time) forever; beyond it the script stops with EFBIG.
-const MaxScript = 1 << 20
+// ErrLineTooLong reports a script line longer than MaxCommandLen bytes (errno E2BIG).
+var ErrLineTooLong = &Error{Errno: syscall.E2BIG, Err: fmt.Errorf("line longer than %d bytes", MaxCommandLen)}
 
-// runScript runs the commands of a file for sess (nil: silently). The caller holds execMu. What out
-// holds already (a data header) is sent first, since the script's output is progressive. FIFOs and
-// sockets are refused with EINVAL, since reading them could block every session.
-func (s *Server) runScript(sess *Session, out *bytes.Buffer, path string) error {
-	if fi, err := os.Stat(path); err == nil && fi.Mode()&(os.ModeNamedPipe|os.ModeSocket) != 0 {
-		return syscall.EINVAL
-	}
-	f, err := os.Open(path)
+// runScript runs the commands of a file for sess (nil: silently, rc file). The caller holds execMu; for
+// a session it is released between lines (and while the client reads), so that a long script does not
+// hold the other sessions. Only regular files are read: a FIFO, socket or device (/dev/zero) could
+// block or never end. A line longer than MaxCommandLen is logged with its number and not run; the
+// result is then ErrLineTooLong (after the whole script ran).
+func (s *Server) runScript(sess *Session, out *replyWriter, path string) error {
+	// O_NONBLOCK: opening a FIFO must not wait for a writer (regular files ignore the flag).
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if sess != nil && out != nil && out.Len() > 0 {
-		sess.push(msg0{b: bytes.Clone(out.Bytes())}, false)
-		out.Reset()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return syscall.EINVAL
 	}
-	r := bufio.NewReader(io.LimitReader(f, MaxScript+1))
-	total := 0
-	for {
-		line, err := readCLine(r)
+	out.flush() // a data header, when load is a data command
+	r := bufio.NewReader(f)
+	var result error
+	for n := 1; ; n++ {
+		line, long, err := readScriptLine(r)
 		if line == "" && err != nil {
-			return nil
-		}
-		if total += len(line); total > MaxScript {
-			return syscall.EFBIG
+			return result
 		}
 		if i := strings.IndexByte(line, 0); i >= 0 {
 			line = line[:i] // a C string ends at the first NUL
 		}
-		if n := len(line); n > 1 && line[n-1] == '\n' {
-			line = line[:n-1]
+		if k := len(line); k > 1 && line[k-1] == '\n' {
+			line = line[:k-1]
 		}
-		var reply bytes.Buffer
 		if sess != nil {
-			fmt.Fprintf(&reply, s.cfg.LoadEcho, path, line)
-			sess.push(msg0{b: reply.Bytes()}, false)
-			reply = bytes.Buffer{}
+			fmt.Fprintf(out, s.cfg.LoadEcho, path, line)
 		}
 		if line == "\n" && s.cfg.LoadSkipsBlank {
 			continue // echoed, but silent (wirefilter)
 		}
-		s.exec(sess, line, &reply)
-		if sess != nil && reply.Len() > 0 {
-			sess.push(msg0{b: reply.Bytes()}, false)
+		if long {
+			s.logf("%s: line %d longer than %d bytes, not run", path, n, MaxCommandLen)
+			if sess != nil {
+				fmt.Fprintf(out, "line %d of %s: longer than %d bytes, not run\n", n, path, MaxCommandLen)
+				writeResult(out, ErrLineTooLong)
+			}
+			result = ErrLineTooLong
+		} else {
+			s.exec(sess, line, out)
+		}
+		if out.sess != nil && out.held {
+			// Between two lines: let other sessions in, and wait for this client if it lags. The
+			// output is handed over in chunks (replyWriter), not a write per line.
+			s.execMu.Unlock()
+			out.sess.waitRoom()
+			s.execMu.Lock()
 		}
 	}
 }
 
-// readCLine reads like fgets(buf, ReadSize, f): up to MaxCommandLen bytes, stopping after a newline.
-func readCLine(r *bufio.Reader) (string, error) {
+// readScriptLine reads one line of a script, newline included. A comment line (# after blanks) is
+// returned whole whatever its length; a command line longer than MaxCommandLen bytes (newline not
+// counted) is returned cut, with long set, the rest of it read and discarded.
+func readScriptLine(r *bufio.Reader) (line string, long bool, err error) {
 	var b []byte
-	for len(b) < MaxCommandLen {
-		c, err := r.ReadByte()
-		if err != nil {
-			return string(b), err
+	for {
+		frag, err := r.ReadSlice('\n')
+		if len(b) <= MaxCommandLen+1 {
+			b = append(b, frag[:min(len(frag), MaxCommandLen+2-len(b))]...)
 		}
-		b = append(b, c)
-		if c == '\n' {
-			break
+		if err != bufio.ErrBufferFull {
+			line = string(b)
+			body := strings.TrimSuffix(line, "\n")
+			if c := skipBlanks(body); len(body) > MaxCommandLen && (c == "" || c[0] != '#') {
+				return body[:MaxCommandLen], true, err
+			}
+			if len(body) > MaxCommandLen {
+				return body[:MaxCommandLen] + "\n", false, err // a comment: only its start matters
+			}
+			return line, false, err
 		}
 	}
-	return string(b), nil
 }
 
 // RunScript runs the commands of an rc file silently, as at switch startup: output and errors are
@@ -181,5 +198,5 @@ func readCLine(r *bufio.Reader) (string, error) {
 func (s *Server) RunScript(path string) error {
 	s.execMu.Lock()
 	defer s.execMu.Unlock()
-	return s.runScript(nil, nil, path)
+	return s.runScript(nil, &replyWriter{s: s, discard: true}, path)
 }

@@ -63,6 +63,7 @@ func (s *Server) debugAdd(sess *Session, _ io.Writer, arg string) error {
 			err = nil
 		}
 	}
+	s.updateDebugLocked()
 	return err
 }
 
@@ -91,6 +92,7 @@ func (s *Server) unsubscribe(sess *Session, prefix string) error {
 			}
 		}
 	}
+	s.updateDebugLocked()
 	return err
 }
 

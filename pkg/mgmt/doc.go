@@ -18,5 +18,7 @@
 // so vde_switch's console and wirefilter's are two Configs of one Server.
 //
 // The same engine serves Unix socket sessions (Serve), the console on a foreground program's stdin
-// and stdout (ServeConsole) and rc files run silently at startup (RunScript).
+// and stdout (ServeConsole) and rc files run silently at startup (RunScript). Replies have no size
+// limit: they stream to the client with back-pressure, and a command waiting for its client to read
+// does not hold the other sessions (session.go); scripts of any length run line by line.
 package mgmt

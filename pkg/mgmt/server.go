@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -45,7 +46,10 @@ type Command struct {
 	// leading blanks removed (it may hold more text, such as "\r" or a second line, as in the reference).
 	// s is nil in rc files. The result line is "1000 Success" for nil, or "1%03d <strerror>" for the
 	// error's errno (see ErrnoOf); ErrLogout and ErrShutdown print no result line.
-	// Commands run one at a time, under a lock shared by all sessions.
+	// Commands run one at a time, under a lock shared by all sessions. w streams the reply to the
+	// client, with no limit on its size: a Write may wait while the client reads, and the lock is
+	// then released so that other sessions go on. So Run must not hold a lock of its own across a
+	// Write (take a snapshot, then print it), and may stop when Write fails: the session is gone.
 	Run func(s *Session, w io.Writer, arg string) error
 }
 
@@ -79,7 +83,13 @@ type Config struct {
 	// LoadSkipsBlank makes an empty line of a load script silent after its echo (wirefilter); by
 	// default a line that is only "\n" runs as an unknown command (vde_switch's 1038).
 	LoadSkipsBlank bool
+	// StallTimeout is how long a socket session may take no byte of its pending output before it is
+	// dropped; 0 means DefaultStallTimeout. A session that reads, however slowly, is never dropped.
+	StallTimeout time.Duration
 }
+
+// DefaultStallTimeout is the default Config.StallTimeout.
+const DefaultStallTimeout = 30 * time.Second
 
 // DefaultLoadEcho is the default Config.LoadEcho, vde_switch's.
 const DefaultLoadEcho = "vde[%s]: %s\n"
@@ -94,13 +104,21 @@ func (c Config) withDefaults() Config {
 	if c.LoadEcho == "" {
 		c.LoadEcho = DefaultLoadEcho
 	}
+	if c.StallTimeout <= 0 {
+		c.StallTimeout = DefaultStallTimeout
+	}
 	c.Commands = append([]Command(nil), c.Commands...)
 	return c
 }
 
+// Output of a session is queued and written by its own goroutine. A command's reply streams: the
+// command writes through a replyWriter, which hands the output over in chunks of replyChunk bytes and,
+// past replyHigh queued bytes, waits (without the exec lock, so other sessions go on) until the client
+// has read the queue down to replyHigh. Events are dropped past replyHigh+maxQueuedEvents.
 const (
-	maxQueuedEvents = 256 << 10 // bytes of pending events per session before events are dropped
-	maxQueuedReply  = 8 << 20   // bytes of pending replies before a session that does not read is dropped
+	replyChunk      = 32 << 10
+	replyHigh       = 256 << 10
+	maxQueuedEvents = 256 << 10
 )
 
 // A Server runs management sessions over a command table. Add commands and debug categories before
@@ -108,7 +126,11 @@ const (
 type Server struct {
 	cfg Config
 
-	execMu sync.Mutex // serialises commands, like the single-threaded reference
+	// execMu serialises commands, like the single-threaded reference. It is released while a command
+	// waits for its client to read (replyWriter) and between the lines of a script.
+	execMu sync.Mutex
+
+	debugOn atomic.Bool // some session is subscribed to a debug category (read per switch event)
 
 	mu        sync.Mutex // guards the fields below
 	cmds      []Command
@@ -185,16 +207,20 @@ func (s *Server) Event(path, msg string) {
 	}
 }
 
-// DebugActive reports whether any session is subscribed to a debug category.
-func (s *Server) DebugActive() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// DebugActive reports whether any session is subscribed to a debug category. It takes no lock (the
+// switch asks it for every event, from its forwarding goroutines).
+func (s *Server) DebugActive() bool { return s.debugOn.Load() }
+
+// updateDebugLocked recomputes debugOn; the caller holds s.mu after changing a subscription.
+func (s *Server) updateDebugLocked() {
+	on := false
 	for _, c := range s.cats {
 		if len(c.subs) > 0 {
-			return true
+			on = true
+			break
 		}
 	}
-	return false
+	s.debugOn.Store(on)
 }
 
 // Done returns a channel closed when a session ran a command that returned ErrShutdown.
@@ -216,9 +242,10 @@ func (s *Server) lookup(line string) (Command, bool) {
 
 func skipBlanks(s string) string { return strings.TrimLeft(s, " \t") }
 
-// exec runs one command line for sess (nil: rc file) and appends the reply to out. It returns the
-// command's error; errNoCommand for empty and comment lines. The caller holds execMu.
-func (s *Server) exec(sess *Session, line string, out *bytes.Buffer) error {
+// exec runs one command line for sess (nil: rc file) and writes the reply to w. It returns the
+// command's error; errNoCommand for empty and comment lines. The caller holds execMu (w may release
+// it while the client reads).
+func (s *Server) exec(sess *Session, line string, w *replyWriter) error {
 	line = skipBlanks(line)
 	if line == "" || line[0] == '#' {
 		return errNoCommand
@@ -229,21 +256,21 @@ func (s *Server) exec(sess *Session, line string, out *bytes.Buffer) error {
 		arg := skipBlanks(line[len(c.Path):])
 		run := c.Run
 		if c.Builtin != 0 {
-			run = func(sess *Session, w io.Writer, arg string) error { return s.builtin(c.Builtin, sess, out, arg) }
+			run = func(sess *Session, _ io.Writer, arg string) error { return s.builtin(c.Builtin, sess, w, arg) }
 		}
 		switch {
 		case c.Session && sess == nil:
 			err = syscall.EBADF
 		case c.Data:
-			out.WriteString(DataHeader + "\n")
-			err = run(sess, out, arg)
-			out.WriteString(DataEnd + "\n")
+			w.WriteString(DataHeader + "\n")
+			err = run(sess, w, arg)
+			w.WriteString(DataEnd + "\n")
 		default:
-			err = run(sess, out, arg)
+			err = run(sess, w, arg)
 		}
 	}
 	if !errors.Is(err, ErrLogout) && !errors.Is(err, ErrShutdown) {
-		writeResult(out, err)
+		writeResult(w, err)
 	}
 	return err
 }
@@ -252,15 +279,85 @@ var errNoCommand = errors.New("no command")
 
 // Exec runs one command line as sess would (sess may be nil, as for rc files) and returns the reply
 // without the prompt, and the command's error (ErrLogout and ErrShutdown are returned, not acted on).
+// The whole reply is collected in memory.
 func (s *Server) Exec(sess *Session, line string) ([]byte, error) {
 	s.execMu.Lock()
 	defer s.execMu.Unlock()
-	var out bytes.Buffer
-	err := s.exec(sess, line, &out)
+	w := &replyWriter{s: s}
+	err := s.exec(sess, line, w)
 	if err == errNoCommand {
 		err = nil
 	}
-	return out.Bytes(), err
+	return w.buf.Bytes(), err
+}
+
+// A replyWriter is where a command writes its reply. For a session (sess set) it streams: output is
+// handed to the session's queue in chunks, and when the client lags replyHigh bytes behind, Write waits
+// for it, releasing execMu meanwhile (held must say whether the caller holds it). Otherwise output is
+// collected in buf (Exec) or, with discard, dropped (rc files). Write never fails: a session that is
+// gone discards what it is given.
+type replyWriter struct {
+	s       *Server
+	sess    *Session
+	held    bool
+	discard bool
+	buf     bytes.Buffer
+}
+
+// Write implements io.Writer. Once the session is gone it returns net.ErrClosed (and discards p), so
+// that a long command may stop early.
+func (w *replyWriter) Write(p []byte) (int, error) {
+	if w.discard {
+		return len(p), nil
+	}
+	w.buf.Write(p)
+	return len(p), w.maybeFlush()
+}
+
+// WriteString implements io.StringWriter, like Write.
+func (w *replyWriter) WriteString(p string) (int, error) {
+	if w.discard {
+		return len(p), nil
+	}
+	w.buf.WriteString(p)
+	return len(p), w.maybeFlush()
+}
+
+// maybeFlush hands a full chunk to the session, then lets other sessions' commands in (the exec lock
+// is released for a moment, or for as long as the client lags).
+func (w *replyWriter) maybeFlush() error {
+	if w.sess == nil || w.buf.Len() < replyChunk {
+		return nil
+	}
+	w.flush()
+	if w.sess.gone() {
+		w.discard = true
+		w.buf = bytes.Buffer{}
+		return net.ErrClosed
+	}
+	w.wait()
+	return nil
+}
+
+// flush hands what is buffered to the session.
+func (w *replyWriter) flush() {
+	if w.sess == nil || w.buf.Len() == 0 {
+		return
+	}
+	w.sess.push(msg0{b: bytes.Clone(w.buf.Bytes())}, false)
+	w.buf.Reset()
+}
+
+// wait releases execMu (when held) for as long as the session's queue is over replyHigh, and at least
+// for a moment: a long reply does not hold the other sessions.
+func (w *replyWriter) wait() {
+	if !w.held {
+		w.sess.waitRoom()
+		return
+	}
+	w.s.execMu.Unlock()
+	w.sess.waitRoom()
+	w.s.execMu.Lock()
 }
 
 // cLine turns the bytes of one read into the command line the reference sees: the C string up to the
@@ -335,13 +432,11 @@ func (s *Server) readLoop(sess *Session, r io.Reader, console bool) error {
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
+			w := &replyWriter{s: s, sess: sess, held: true}
 			s.execMu.Lock()
-			var out bytes.Buffer
-			cerr := s.exec(sess, cLine(buf[:n]), &out)
+			cerr := s.exec(sess, cLine(buf[:n]), w)
 			s.execMu.Unlock()
-			if out.Len() > 0 {
-				sess.push(msg0{b: out.Bytes()}, false)
-			}
+			w.flush()
 			switch {
 			case errors.Is(cerr, ErrShutdown):
 				if !console && !s.cfg.QuietShutdown {
@@ -359,6 +454,7 @@ func (s *Server) readLoop(sess *Session, r io.Reader, console bool) error {
 				return ErrLogout
 			}
 			sess.push(msg0{b: []byte(s.cfg.Prompt), prompt: true}, false)
+			sess.waitRoom() // a client that sends commands without reading replies is held back here
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !console {

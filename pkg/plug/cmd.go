@@ -112,6 +112,15 @@ func (c *Command) ReadFrame(b []byte) (int, error) {
 // WriteFrame implements frame.Endpoint.
 func (c *Command) WriteFrame(b []byte) error { return c.conn.WriteFrame(b) }
 
+// Oversize returns the number of records from the command skipped for being longer than
+// frame.MaxLen (read on the goroutine path; pkg/relay's fast path counts its own in its Stats).
+func (c *Command) Oversize() uint64 {
+	if o, ok := c.conn.(interface{ Oversize() uint64 }); ok {
+		return o.Oversize()
+	}
+	return 0
+}
+
 // RawDesc implements frame.Raw for a Command started with StartCommandRaw.
 func (c *Command) RawDesc() (frame.RawDesc, bool) {
 	if c.raw == nil {

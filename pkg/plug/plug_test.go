@@ -410,3 +410,63 @@ func TestQEMUServerGarbage(t *testing.T) {
 		t.Fatal("no frame from the good client")
 	}
 }
+
+// TestCmdOversizeSkipped: a command writes a 60-byte record, a 9235-byte one and another 60-byte one in
+// one write; both valid records arrive, the oversize one is counted, on the goroutine path (vplug's
+// fast path parses its own records: pkg/relay tests those).
+func TestCmdOversizeSkipped(t *testing.T) {
+	dir := t.TempDir()
+	data := append([]byte{0x00, 0x3c}, testFrame(60, 1)...)
+	data = append(append(data, 0x24, 0x13), make([]byte, 9235)...)
+	data = append(append(data, 0x00, 0x3c), testFrame(60, 2)...)
+	file := filepath.Join(dir, "records")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stderr testutil.SyncBuffer
+	ep := mustOpen(t, "cmd://cat "+file, Options{Stderr: &stderr})
+	for i := range 2 {
+		if got := readWithin(t, ep, 5*time.Second); !bytes.Equal(got, testFrame(60, byte(i+1))) {
+			t.Fatalf("record %d: got % x..., want the 60-byte frame %d", i, head(got), i+1)
+		}
+	}
+	if n := ep.(*Command).Oversize(); n != 1 {
+		t.Errorf("Oversize = %d, want 1", n)
+	}
+}
+
+// TestQEMUServerOversizeSkipped: a QEMU client sends a 60-byte record, a 20000-byte one (within QEMU's
+// own buffer) and a 60-byte one: both valid ones arrive and the oversize one is counted; one longer
+// than QEMU's buffer ends that client (as in QEMU) and is counted too.
+func TestQEMUServerOversizeSkipped(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "q.sock")
+	ep := mustOpen(t, "qemu+unix://"+p+"[server]", Options{})
+	c, err := net.Dial("unix", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var w []byte
+	for _, f := range [][]byte{testFrame(60, 1), make([]byte, 20000), testFrame(60, 2)} {
+		w = append(binary.BigEndian.AppendUint32(w, uint32(len(f))), f...)
+	}
+	if _, err := c.Write(w); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if got := readWithin(t, ep, 5*time.Second); !bytes.Equal(got, testFrame(60, byte(i+1))) {
+			t.Fatalf("record %d: got % x..., want the 60-byte frame %d", i, head(got), i+1)
+		}
+	}
+	srv := ep.(*QEMUServer)
+	if n := srv.Oversize(); n != 1 {
+		t.Errorf("Oversize = %d, want 1", n)
+	}
+	c.Write([]byte{0x00, 0x02, 0x00, 0x00})
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	go frametest.ReadWithin(ep, 5*time.Second) // ReadFrame drops the client and waits for the next
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("client after a record over QEMU's buffer: %v, want EOF", err)
+	}
+	testutil.Eventually(t, 5*time.Second, "oversize 2", func() bool { return srv.Oversize() == 2 })
+}

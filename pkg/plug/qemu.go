@@ -75,12 +75,13 @@ func removeStaleStream(path string) error {
 // WriteFrame is safe for concurrent use. Close closes the listener and the current client (a unix
 // socket file is removed).
 type QEMUServer struct {
-	ln      net.Listener
-	mu      sync.Mutex
-	cur     *stream.Conn // guarded by mu
-	closed  atomic.Bool
-	dropped atomic.Uint64
-	once    sync.Once
+	ln       net.Listener
+	mu       sync.Mutex
+	cur      *stream.Conn // guarded by mu
+	closed   atomic.Bool
+	dropped  atomic.Uint64
+	oversize atomic.Uint64 // of the clients gone (the current one counts its own)
+	once     sync.Once
 }
 
 var _ frame.Endpoint = (*QEMUServer)(nil)
@@ -124,6 +125,11 @@ func (s *QEMUServer) ReadFrame(b []byte) (int, error) {
 		if s.cur == c {
 			s.cur = nil
 		}
+		// A record over stream.QEMUMaxRecord ends the client, as in QEMU; it is counted too.
+		s.oversize.Add(c.Oversize())
+		if errors.Is(err, stream.ErrOversize) {
+			s.oversize.Add(1)
+		}
 		s.mu.Unlock()
 		c.Close()
 		if s.closed.Load() {
@@ -146,6 +152,19 @@ func (s *QEMUServer) WriteFrame(b []byte) error {
 
 // Dropped returns the number of frames written while no client could take them.
 func (s *QEMUServer) Dropped() uint64 { return s.dropped.Load() }
+
+// Oversize returns the number of records from clients that were longer than frame.MaxLen: those up to
+// stream.QEMUMaxRecord are skipped and the next record delivered; a longer one ends that client, as it
+// does in QEMU, and the server takes the next.
+func (s *QEMUServer) Oversize() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.oversize.Load()
+	if s.cur != nil {
+		n += s.cur.Oversize()
+	}
+	return n
+}
 
 // Close implements frame.Endpoint.
 func (s *QEMUServer) Close() error {

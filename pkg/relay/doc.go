@@ -26,6 +26,6 @@
 // instead runs the fast path: one goroutine, locked to its thread, waits in poll(2) on the descriptors of
 // both, moves batches of frames with plain read(2) and write(2), and does the stream framing itself
 // (several records per read and per write, a partial record kept for the next read, an oversize record
-// discarding the data read so far as stream.Reader does). No frame then costs a hand-off between threads
+// skipped exactly and counted in Counters.Oversize, as stream.Reader does). No frame then costs a hand-off between threads
 // through the runtime poller. Stats.FastPath tells which path ran. Neither path allocates per frame.
 package relay

@@ -128,6 +128,7 @@ type side struct {
 	rnb           bool            // rfd is non-blocking: read until EAGAIN
 	in            []byte
 	start, end    int // stream: unparsed input is in[start:end]
+	skip          int // stream: bytes of an oversize record still to discard
 	out           outq
 }
 
@@ -384,7 +385,7 @@ func (l *loop) readOnce(src *side, o *outq, dir Dir) (more bool, err error) {
 		return true, nil
 	}
 	if n == 0 {
-		if src.end > src.start {
+		if src.end > src.start || src.skip > 0 {
 			return false, io.ErrUnexpectedEOF
 		}
 		return false, io.EOF
@@ -394,10 +395,21 @@ func (l *loop) readOnce(src *side, o *outq, dir Dir) (more bool, err error) {
 }
 
 // parse delivers the complete records in src.in[start:end] while the destination has room. A record
-// longer than frame.MaxLen is counted as dropped and the rest of the data read so far discarded, as
-// stream.Reader does; empty records are skipped.
+// longer than frame.MaxLen is skipped exactly (its declared length, over as many reads as it takes) and
+// counted as dropped and oversize, as stream.Reader does; empty records are skipped.
 func (l *loop) parse(src *side, o *outq, dir Dir) error {
-	for src.end-src.start >= hdrLen && o.room() && l.held(dir) <= 0 {
+	for {
+		if src.skip > 0 {
+			k := min(src.skip, src.end-src.start)
+			src.start += k
+			src.skip -= k
+			if src.skip > 0 {
+				return o.err
+			}
+		}
+		if src.end-src.start < hdrLen || !o.room() || l.held(dir) > 0 {
+			return o.err
+		}
 		n := int(binary.BigEndian.Uint16(src.in[src.start:]))
 		switch {
 		case n == 0:
@@ -405,22 +417,26 @@ func (l *loop) parse(src *side, o *outq, dir Dir) error {
 			continue
 		case n > frame.MaxLen:
 			o.c.Drops.Add(1)
-			src.start, src.end = 0, 0
-			return nil
+			o.c.Oversize.Add(1)
+			src.start += hdrLen
+			src.skip = n
+			continue
 		case src.end-src.start < hdrLen+n:
-			return nil
+			return o.err
 		}
 		l.deliver(o, dir, src.in[src.start+hdrLen:src.start+hdrLen+n])
 		src.start += hdrLen + n
 	}
-	return o.err
 }
 
-// complete reports whether a whole record (or an oversize header) waits in the stream input, or
-// frames in the Framer.
+// complete reports whether a whole record (or an oversize header, or bytes of an oversize record to
+// skip) waits in the stream input, or frames in the Framer.
 func (s *side) complete() bool {
 	if s.fr != nil {
 		return s.fr.Buffered()
+	}
+	if s.skip > 0 {
+		return s.end > s.start
 	}
 	if !s.stream || s.end-s.start < hdrLen {
 		return false

@@ -45,6 +45,12 @@ func (e *rawEP) WriteFrame(b []byte) error {
 	_, err := e.fd.Write(b)
 	return err
 }
+func (e *rawEP) Oversize() uint64 {
+	if e.st != nil {
+		return e.st.Oversize()
+	}
+	return 0
+}
 func (e *rawEP) RawDesc() (frame.RawDesc, bool) {
 	return frame.RawDesc{Read: e.fd.Fd(), Write: e.fd.Fd(), Cancel: e.fd.CancelFd(), Stream: e.isStr}, !e.fd.Closed()
 }
@@ -198,7 +204,7 @@ func TestFastDatagramBothWays(t *testing.T) {
 }
 
 // TestFastStream: the loop's own stream framing. Several records in one write, a record split across
-// writes, empty and runt records, an oversize record (dropped with the rest of that read, as
+// writes, empty and runt records, oversize records (skipped exactly, the next record delivered, as
 // stream.Reader does), and records built several per write on the way out.
 func TestFastStream(t *testing.T) {
 	str, strPeer := newRawEP(t, unix.SOCK_STREAM)
@@ -227,12 +233,20 @@ func TestFastStream(t *testing.T) {
 	if n := recvRaw(t, dgPeer, buf); !bytes.Equal(buf[:n], f3) {
 		t.Fatalf("split record: got %d bytes, want %d", n, len(f3))
 	}
-	// An oversize record: dropped with what came in the same read; the next write is parsed afresh.
-	sendRaw(t, strPeer, append([]byte{0xff, 0xff, 1, 2, 3}, record(f1)...))
+	// An oversize record (9235 bytes) and a valid one in the same write: the valid one is delivered.
+	sendRaw(t, strPeer, append(append([]byte{0x24, 0x13}, make([]byte, 9235)...), record(f1)...))
+	if n := recvRaw(t, dgPeer, buf); !bytes.Equal(buf[:n], f1) {
+		t.Fatalf("after an oversize record: got %d bytes, want %d", n, len(f1))
+	}
+	// One split across writes (header and a little, the rest with the next record): skipped exactly.
+	big := record(make([]byte, 20000))
+	sendRaw(t, strPeer, big[:3])
 	time.Sleep(20 * time.Millisecond)
-	sendRaw(t, strPeer, record(f3))
+	sendRaw(t, strPeer, big[3:10000])
+	time.Sleep(20 * time.Millisecond)
+	sendRaw(t, strPeer, append(big[10000:], record(f3)...))
 	if n := recvRaw(t, dgPeer, buf); !bytes.Equal(buf[:n], f3) {
-		t.Fatalf("after an oversize record: got %d bytes, want %d", n, len(f3))
+		t.Fatalf("after a split oversize record: got %d bytes, want %d", n, len(f3))
 	}
 	// The other way: datagrams become records.
 	for _, f := range [][]byte{f2, payload[:3], f1} {
@@ -249,10 +263,38 @@ func TestFastStream(t *testing.T) {
 		t.Fatalf("Join = %v, want nil at the end of the stream", err)
 	}
 	ab, ba := &st.Dir[AtoB], &st.Dir[BtoA]
-	if !st.FastPath.Load() || ab.Frames.Load() != 4 || ab.Runts.Load() != 1 || ab.Drops.Load() != 1 ||
-		ba.Frames.Load() != 2 || ba.Runts.Load() != 1 {
-		t.Errorf("fast %v, a→b frames %d runts %d drops %d, b→a frames %d runts %d; want true, 4 1 1, 2 1",
-			st.FastPath.Load(), ab.Frames.Load(), ab.Runts.Load(), ab.Drops.Load(), ba.Frames.Load(), ba.Runts.Load())
+	if !st.FastPath.Load() || ab.Frames.Load() != 5 || ab.Runts.Load() != 1 || ab.Drops.Load() != 2 ||
+		ab.Oversize.Load() != 2 || ba.Frames.Load() != 2 || ba.Runts.Load() != 1 {
+		t.Errorf("fast %v, a→b frames %d runts %d drops %d oversize %d, b→a frames %d runts %d; want true, 5 1 2 2, 2 1",
+			st.FastPath.Load(), ab.Frames.Load(), ab.Runts.Load(), ab.Drops.Load(), ab.Oversize.Load(), ba.Frames.Load(), ba.Runts.Load())
+	}
+}
+
+// TestStreamOversizeNextDelivered: the exact bytes 00 3c+60, 24 13+9235, 00 3c+60 in one write give
+// both 60-byte frames and one oversize count, on the fast path and on the goroutine path alike.
+func TestStreamOversizeNextDelivered(t *testing.T) {
+	for _, slow := range []bool{false, true} {
+		str, strPeer := newRawEP(t, unix.SOCK_STREAM)
+		dg, dgPeer := newRawEP(t, unix.SOCK_DGRAM)
+		var st Stats
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := startJoin(ctx, str, dg, &Config{Stats: &st, NoFastPath: slow})
+		f1, f2 := payload[:60], payload[100:160]
+		w := append(append(record(f1), 0x24, 0x13), make([]byte, 9235)...)
+		sendRaw(t, strPeer, append(w, record(f2)...))
+		buf := make([]byte, frame.MaxLen)
+		for i, want := range [][]byte{f1, f2} {
+			if n := recvRaw(t, dgPeer, buf); !bytes.Equal(buf[:n], want) {
+				t.Fatalf("goroutine path %v: frame %d: got % x, want % x", slow, i, buf[:n], want)
+			}
+		}
+		cancel()
+		waitJoin(t, errc)
+		ab := &st.Dir[AtoB]
+		if st.FastPath.Load() == slow || ab.Frames.Load() != 2 || ab.Oversize.Load() != 1 || ab.Drops.Load() != 1 {
+			t.Errorf("goroutine path %v: fast %v frames %d oversize %d drops %d; want 2 1 1",
+				slow, st.FastPath.Load(), ab.Frames.Load(), ab.Oversize.Load(), ab.Drops.Load())
+		}
 	}
 }
 

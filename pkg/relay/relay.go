@@ -41,6 +41,9 @@ type Counters struct {
 	// Drops counts frames dropped after they were read: refused by the destination with a transient
 	// error, dropped or not re-emitted by the Hook, oversize stream records.
 	Drops atomic.Uint64
+	// Oversize counts the stream records skipped for declaring more than frame.MaxLen bytes (they
+	// are also in Drops); the record after one is delivered.
+	Oversize atomic.Uint64
 	// Runts counts frames dropped for being shorter than frame.HeaderLen.
 	Runts atomic.Uint64
 }
@@ -152,6 +155,8 @@ func pump(src frame.Endpoint, out *goEmitter, dir Dir, c *Config, done <-chan st
 	hook := c.Hook
 	buf := make([]byte, frame.MaxLen)
 	var timer *time.Timer
+	ov, _ := src.(oversizer)
+	var seen uint64
 	for {
 		if c.Gate != nil {
 			if d := time.Until(c.Gate(dir)); d > 0 {
@@ -169,6 +174,13 @@ func pump(src frame.Endpoint, out *goEmitter, dir Dir, c *Config, done <-chan st
 			}
 		}
 		n, err := src.ReadFrame(buf)
+		if ov != nil {
+			if k := ov.Oversize(); k != seen {
+				out.c.Drops.Add(k - seen)
+				out.c.Oversize.Add(k - seen)
+				seen = k
+			}
+		}
 		if err != nil {
 			return err
 		}
@@ -190,6 +202,9 @@ func pump(src frame.Endpoint, out *goEmitter, dir Dir, c *Config, done <-chan st
 		}
 	}
 }
+
+// An oversizer is a stream endpoint that counts the oversize records it skipped (stream.Conn).
+type oversizer interface{ Oversize() uint64 }
 
 // goEmitter sends to an Endpoint, applying the write-error policy; it is the Emitter of the goroutine path.
 type goEmitter struct {

@@ -37,13 +37,16 @@ type Reader struct {
 	hdr        int
 	buf        []byte
 	start, end int
-	skip       int // bytes of an oversize QEMU record still to discard
+	skip       int // bytes of an oversize record still to discard
 	dropped    atomic.Uint64
+	oversize   atomic.Uint64
 }
 
-// NewReader returns a Reader for the VDE 2-byte format. A record longer than frame.MaxLen is counted as
-// dropped and the rest of the data read so far is discarded: parsing resumes at the next read, as vdeplug4 does,
-// which resynchronises a stream whose writer writes one record per write.
+// NewReader returns a Reader for the VDE 2-byte format. A record longer than frame.MaxLen (at most 65535
+// bytes) is skipped exactly, counted as dropped and as oversize, and the record after it is delivered.
+// vdeplug4 discards the rest of its read buffer instead, which loses the records that came in the same
+// read; skipping the declared length delivers them, and agrees with vdeplug4 whenever a writer sends one
+// record per write.
 func NewReader(r io.Reader) *Reader { return &Reader{r: r, hdr: HeaderLen, buf: make([]byte, bufSize)} }
 
 // NewQEMUReader returns a Reader for QEMU's 4-byte format. A record longer than frame.MaxLen but within
@@ -53,7 +56,12 @@ func NewQEMUReader(r io.Reader) *Reader {
 }
 
 // Dropped returns the number of records dropped as oversize (and, for a b shorter than the record, truncated).
+// It is safe to call concurrently with ReadFrame.
 func (r *Reader) Dropped() uint64 { return r.dropped.Load() }
+
+// Oversize returns the number of records skipped for being longer than frame.MaxLen (they are also
+// counted by Dropped). It is safe to call concurrently with ReadFrame.
+func (r *Reader) Oversize() uint64 { return r.oversize.Load() }
 
 // ReadFrame reads the next non-empty record into b and returns its length. b should be frame.MaxLen bytes long:
 // a longer record is truncated to len(b) and counted as dropped. It returns io.EOF at a clean end of stream and
@@ -78,14 +86,11 @@ func (r *Reader) ReadFrame(b []byte) (int, error) {
 			case n == 0:
 				r.start += r.hdr
 				continue
-			case n > frame.MaxLen && r.hdr == HeaderLen:
-				r.dropped.Add(1)
-				r.start, r.end = 0, 0
-				continue
 			case n > QEMUMaxRecord:
 				return 0, fmt.Errorf("stream record of %d bytes: %w", n, ErrOversize)
 			case n > frame.MaxLen:
 				r.dropped.Add(1)
+				r.oversize.Add(1)
 				r.start += r.hdr
 				r.skip = n
 				continue
@@ -219,6 +224,9 @@ func (c *Conn) WriteFrame(b []byte) error {
 
 // Dropped returns the number of incoming records dropped as oversize.
 func (c *Conn) Dropped() uint64 { return c.r.Dropped() }
+
+// Oversize returns the number of incoming records skipped for being longer than frame.MaxLen.
+func (c *Conn) Oversize() uint64 { return c.r.Oversize() }
 
 // Close implements frame.Endpoint; it is idempotent.
 func (c *Conn) Close() error {

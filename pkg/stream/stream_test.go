@@ -96,18 +96,39 @@ func TestReaderZeroLengthSkipped(t *testing.T) {
 	}
 }
 
-func TestReaderOversizeResync(t *testing.T) {
-	// An oversize header followed by junk in the same read is discarded; the next read starts clean.
-	bad := append([]byte{0xff, 0xff}, payload(100, 1)...)
-	good := record(HeaderLen, payload(60, 2))
-	reads := &chunked{data: append(append([]byte{}, bad...), good...), sizes: []int{len(bad), len(good)}}
-	r := NewReader(reads)
-	got := readAll(t, r)
-	if len(got) != 1 || !bytes.Equal(got[0], payload(60, 2)) {
-		t.Fatalf("after oversize: got %d records, want the good one", len(got))
+// TestReaderOversizeSkipped: a record declaring more than frame.MaxLen bytes is skipped exactly (its
+// declared length) and counted; the valid record after it, in the same read or split across reads, is
+// delivered byte for byte. vdeplug4 discarded the rest of the read and lost it.
+func TestReaderOversizeSkipped(t *testing.T) {
+	good1, good2 := payload(60, 2), payload(1514, 3)
+	for _, over := range []int{frame.MaxLen + 1, 9236, 20000, 0xffff} {
+		data := record(HeaderLen, good1)
+		data = append(data, record(HeaderLen, payload(over, 1))...)
+		data = append(data, record(HeaderLen, good2)...)
+		for _, sizes := range [][]int{{len(data)}, {1}, {2}, {3}, {62}, {64, over, 7}, {bufSize}} {
+			r := NewReader(&chunked{data: data, sizes: sizes})
+			got := readAll(t, r)
+			if len(got) != 2 || !bytes.Equal(got[0], good1) || !bytes.Equal(got[1], good2) {
+				t.Fatalf("oversize %d, reads %v: got %d records, want the two valid ones", over, sizes, len(got))
+			}
+			if r.Dropped() != 1 || r.Oversize() != 1 {
+				t.Errorf("oversize %d, reads %v: Dropped = %d, Oversize = %d, want 1, 1", over, sizes, r.Dropped(), r.Oversize())
+			}
+		}
 	}
-	if r.Dropped() != 1 {
-		t.Errorf("Dropped = %d, want 1", r.Dropped())
+	// The exact bytes of the issue: 00 3c + 60 bytes, 24 13 (9235) + 9235 bytes, 00 3c + 60 bytes, in one read.
+	data := append([]byte{0x00, 0x3c}, good1...)
+	data = append(append(data, 0x24, 0x13), make([]byte, 9235)...)
+	data = append(append(data, 0x00, 0x3c), payload(60, 4)...)
+	r := NewReader(bytes.NewReader(data))
+	got := readAll(t, r)
+	if len(got) != 2 || !bytes.Equal(got[1], payload(60, 4)) || r.Oversize() != 1 {
+		t.Fatalf("9235-byte record between two 60-byte ones: got %d records, oversize %d", len(got), r.Oversize())
+	}
+	// An oversize record cut by the end of the stream is an unexpected EOF.
+	r = NewReader(bytes.NewReader([]byte{0x30, 0x00, 1, 2, 3}))
+	if _, err := r.ReadFrame(make([]byte, frame.MaxLen)); err != io.ErrUnexpectedEOF {
+		t.Fatalf("cut oversize record: err = %v, want io.ErrUnexpectedEOF", err)
 	}
 }
 
@@ -146,8 +167,8 @@ func TestQEMU(t *testing.T) {
 	data := append(append(record(4, payload(20000, 3)), buf.Bytes()...), 0, 0, 0, 0)
 	r := NewQEMUReader(&chunked{data: data, sizes: []int{3, 1000, 17}})
 	got := readAll(t, r)
-	if len(got) != 2 || !bytes.Equal(got[0], frames[0]) || !bytes.Equal(got[1], frames[1]) || r.Dropped() != 1 {
-		t.Fatalf("QEMU reader got %d records, dropped %d", len(got), r.Dropped())
+	if len(got) != 2 || !bytes.Equal(got[0], frames[0]) || !bytes.Equal(got[1], frames[1]) || r.Dropped() != 1 || r.Oversize() != 1 {
+		t.Fatalf("QEMU reader got %d records, dropped %d, oversize %d", len(got), r.Dropped(), r.Oversize())
 	}
 	r = NewQEMUReader(bytes.NewReader([]byte{0, 2, 0, 0, 1}))
 	if _, err := r.ReadFrame(make([]byte, frame.MaxLen)); !errors.Is(err, ErrOversize) {
@@ -265,6 +286,7 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte{0, 0x3c}, uint8(1))
 	f.Add(append([]byte{0, 0, 0xff, 0xff, 0, 1}, payload(70, 1)...), uint8(3))
 	f.Add(record(HeaderLen, payload(20, 1)), uint8(0))
+	f.Add(append(append(record(HeaderLen, payload(frame.MaxLen+1, 1)), record(HeaderLen, payload(60, 2))...), 0, 0), uint8(40))
 	f.Fuzz(func(t *testing.T, in []byte, chunk uint8) {
 		for _, mk := range []func(io.Reader) *Reader{NewReader, NewQEMUReader} {
 			r := mk(&chunked{data: in, sizes: []int{int(chunk) + 1}})

@@ -86,14 +86,19 @@ func (c *Console) hashSetsize(n int) error {
 	return c.sw.SetHashSize(n)
 }
 
-func printHashEntry(w io.Writer, e vswitch.HashEntry, port int) {
-	fmt.Fprintf(w, "Hash: %04d Addr: %s VLAN %04d to port: %03d  age %d secs\n",
+func printHashEntry(w io.Writer, e vswitch.HashEntry, port int) error {
+	_, err := fmt.Fprintf(w, "Hash: %04d Addr: %s VLAN %04d to port: %03d  age %d secs\n",
 		e.Bucket, e.MAC, e.VLAN, port, int64(e.Age.Seconds()))
+	return err
 }
 
+// hashPrint prints a snapshot of the table. The reply streams to the session (pkg/mgmt): the printing
+// stops early when the session is gone.
 func (c *Console) hashPrint(_ *mgmt.Session, w io.Writer, _ string) error {
 	for _, e := range c.sw.HashEntries() {
-		printHashEntry(w, e, e.Port)
+		if printHashEntry(w, e, e.Port) != nil {
+			return nil
+		}
 	}
 	return nil
 }
