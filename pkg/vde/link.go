@@ -104,6 +104,16 @@ func (l *link) WriteFrame(b []byte) error {
 	return err
 }
 
+// SetWriteDeadline sets the deadline of writes on the data socket, including a batched write
+// through RawData that waits for the socket to drain (a switch bounds its congestion waits so). A
+// connection opened raw has no deadlines: it returns os.ErrNoDeadline.
+func (l *link) SetWriteDeadline(t time.Time) error {
+	if l.raw != nil {
+		return os.ErrNoDeadline
+	}
+	return l.data.SetWriteDeadline(t)
+}
+
 // Close closes the data socket and the control stream, which tells the peer the connection is over. It
 // unblocks ReadFrame and WriteFrame, waits for the internal goroutine and is idempotent.
 func (l *link) Close() error {

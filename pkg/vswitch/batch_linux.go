@@ -4,6 +4,7 @@ package vswitch
 
 import (
 	"syscall"
+	"time"
 	"unsafe"
 
 	"github.com/govde/govde/pkg/frame"
@@ -19,6 +20,7 @@ type txGroup struct {
 	niov  int
 	sent  int
 	drops uint64
+	wait  bool // send met a full socket and left the rest to waitDrain
 	msgs  [maxBatch]unix.Mmsghdr
 	iovs  [3 * maxBatch]unix.Iovec
 }
@@ -26,6 +28,7 @@ type txGroup struct {
 func (g *txGroup) reset() {
 	g.e = nil
 	g.n, g.niov, g.sent, g.drops = 0, 0, 0, 0
+	g.wait = false
 }
 
 func (g *txGroup) iov(b []byte) {
@@ -82,6 +85,10 @@ func (r *rx) send(fd uintptr) bool {
 			// A single destination: wait for it to drain (POLLOUT: down to a quarter of the send
 			// buffer), for at most congestionWait, after which it counts as stuck, not slow.
 			if r.mayWait && !g.e.stalled.Load() {
+				if g.e.wdl != nil {
+					g.wait = true // waitDrain parks in the runtime poller
+					return true
+				}
 				now := r.s.now()
 				if deadline == 0 {
 					deadline = now + int64(congestionWait)
@@ -105,6 +112,53 @@ func (r *rx) send(fd uintptr) bool {
 		}
 	}
 	return true
+}
+
+// sendWait is the RawConn.Write callback of waitDrain: it sends what is left of the current group
+// and returns false, to wait in the runtime poller for the socket to drain, while it is full.
+func (r *rx) sendWait(fd uintptr) bool {
+	g := r.cur
+	for g.sent < g.n {
+		n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&g.msgs[g.sent])),
+			uintptr(g.n-g.sent), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
+		switch errno {
+		case 0:
+			g.sent += int(n)
+		case unix.EINTR:
+		case unix.EAGAIN:
+			return false
+		case unix.ECONNREFUSED, unix.ENOTCONN, unix.EPIPE, unix.EBADF:
+			g.drops += uint64(g.n - g.sent)
+			g.sent = g.n
+		default:
+			g.drops++
+			g.sent++
+		}
+	}
+	return true
+}
+
+// waitDrain waits, parked in the runtime poller, at most congestionWait for g's endpoint to take
+// the rest of g; if it does not, the rest is dropped and the endpoint marked stalled. The write
+// deadline that bounds the wait is set and cleared under the endpoint's waitMu, so two sources
+// waiting for one destination do not clear each other's deadline.
+func (r *rx) waitDrain(g *txGroup) {
+	g.wait = false
+	e := g.e
+	e.waitMu.Lock()
+	e.wdl(time.Now().Add(congestionWait))
+	err := e.raw.Write(r.waitFn)
+	e.wdl(time.Time{})
+	e.waitMu.Unlock()
+	if err != nil || g.sent < g.n {
+		e.stalled.Store(true)
+		g.drops += uint64(g.n - g.sent)
+		g.sent = g.n
+		return
+	}
+	if e.stalled.Load() {
+		e.stalled.Store(false)
+	}
 }
 
 // rxBatch holds a reader's receive buffers and recvmmsg messages.

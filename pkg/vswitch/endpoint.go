@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/govde/govde/pkg/frame"
 )
@@ -28,10 +30,14 @@ type endpoint struct {
 	uid    int
 	port   *port
 
-	ep   frame.Endpoint
-	raw  syscall.RawConn // non-nil: batched non-blocking datagram I/O
-	done <-chan struct{} // closed when the peer goes away; may be nil
-	mtu  func() (int, error)
+	ep  frame.Endpoint
+	raw syscall.RawConn // non-nil: batched non-blocking datagram I/O
+	// wdl sets the write deadline of raw (nil if the endpoint has none): it bounds a congestion
+	// wait parked in the runtime poller. waitMu serializes those waits.
+	wdl    func(time.Time) error
+	waitMu sync.Mutex
+	done   <-chan struct{} // closed when the peer goes away; may be nil
+	mtu    func() (int, error)
 	// direct endpoints (TAPs) never block on write: frames are written inline by the reader
 	// that forwards them, sparing a goroutine hand-off per frame.
 	direct bool
@@ -129,6 +135,9 @@ func (s *Switch) attach(sp epSpec) (*endpoint, error) {
 	}
 	e := &endpoint{id: sp.id, module: sp.module, descr: sp.descr, uid: sp.uid, port: p,
 		ep: sp.ep, raw: sp.raw, done: sp.done, direct: sp.direct && sp.raw == nil, quit: make(chan struct{})}
+	if d, ok := sp.ep.(interface{ SetWriteDeadline(time.Time) error }); ok && e.raw != nil {
+		e.wdl = d.SetWriteDeadline
+	}
 	if m, ok := sp.ep.(frame.MTUer); ok {
 		e.mtu = m.MTU
 		mtu, _ := m.MTU()

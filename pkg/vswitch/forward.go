@@ -3,6 +3,8 @@
 package vswitch
 
 import (
+	"errors"
+	"os"
 	"slices"
 	"sync"
 	"time"
@@ -15,13 +17,20 @@ import (
 const maxBatch = 32
 
 // Pacing: when a whole batch goes to one destination whose socket is full, the reader waits
-// for it to drain (polling for POLLOUT, congestionPoll at a time, at most congestionWait in all)
-// before dropping. This gives a sender that overruns its receiver back-pressure instead of
-// making the switch (and the sender) burn CPU on frames it then drops: on 2 cores that CPU is
-// what the receiver lacks. Only the source of that batch waits: a batch with several
-// destinations (a stuck receiver among them) never waits, and a destination that let a whole
-// congestionWait pass without draining is marked stalled, so frames for it are dropped at once
-// until it takes one again (a stuck receiver delays its sources once, by congestionWait).
+// for it to drain (at most congestionWait) before dropping. This gives a sender that overruns its
+// receiver back-pressure instead of making the switch (and the sender) burn CPU on frames it then
+// drops: on 2 cores that CPU is what the receiver lacks. Only the source of that batch waits: a
+// batch with several destinations (a stuck receiver among them) never waits, and a destination
+// that let a whole congestionWait pass without draining is marked stalled, so frames for it are
+// dropped at once until it takes one again (a stuck receiver delays its sources once, by
+// congestionWait).
+//
+// The wait parks the reader goroutine in the runtime poller (a write deadline bounds it) when the
+// endpoint can take a deadline (a VDE connection can), rather than sleeping in ppoll(2): a thread
+// blocked in a system call longer than 20 µs has its P taken away by the runtime's sysmon, which
+// then keeps waking itself every 20 µs and hands Ps between threads. On a TCP flow, where the
+// switch meets a full receiver many times a second, that cost about as much CPU as the forwarding
+// itself (see doc.go). congestionPoll is the ppoll slice for endpoints without deadlines.
 const (
 	congestionWait = 8 * time.Millisecond
 	congestionPoll = 250 * time.Microsecond
@@ -61,7 +70,8 @@ type rx struct {
 	ngroups int
 	cur     *txGroup
 	sendFn  func(fd uintptr) bool
-	mayWait bool // the batch has a single destination (see congestionPolls)
+	waitFn  func(fd uintptr) bool
+	mayWait bool // the batch has a single destination (see congestionWait)
 	pfd     [1]unix.PollFd
 	pwait   unix.Timespec
 
@@ -77,6 +87,7 @@ type rx struct {
 func newRx(s *Switch, src *endpoint) *rx {
 	r := &rx{s: s, src: src}
 	r.sendFn = r.send
+	r.waitFn = r.sendWait
 	return r
 }
 
@@ -230,8 +241,18 @@ func (r *rx) flush() {
 	r.mayWait = r.ngroups == 1
 	for _, g := range r.groups[:r.ngroups] {
 		r.cur = g
-		if err := g.e.raw.Write(r.sendFn); err != nil {
+		err := g.e.raw.Write(r.sendFn)
+		if err != nil && g.e.wdl != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			// Another source's congestion wait has just timed out and not yet cleared its
+			// deadline (it does so before releasing waitMu): try again once it has.
+			g.e.waitMu.Lock()
+			g.e.waitMu.Unlock()
+			err = g.e.raw.Write(r.sendFn)
+		}
+		if err != nil {
 			g.drops += uint64(g.n - g.sent)
+		} else if g.wait {
+			r.waitDrain(g)
 		}
 		if g.drops > 0 {
 			g.e.port.out.drops.Add(g.drops)

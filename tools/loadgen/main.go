@@ -5,14 +5,18 @@
 // datagram socket pair with the same sender and receiver code.
 //
 //	loadgen serve -sock DIR [-tap IF]...        run a vswitch on DIR until SIGINT/SIGTERM
-//	loadgen switch -sock DIR [-pairs N] [-size BYTES] [-time D]
-//	loadgen pair [-pairs N] [-size BYTES] [-time D]
+//	loadgen switch -sock DIR [-pairs N] [-size BYTES] [-time D] [-unbatched]
+//	loadgen pair [-pairs N] [-size BYTES] [-time D] [-unbatched]
 //
 // switch connects N receivers and N senders; only once all are connected do the receivers
 // announce their MACs (vde_switch flushes its MAC table when a port becomes active), then sender
 // i sends unicast frames to receiver i as fast as the switch takes them, with sendmmsg. It prints
-// the frames/s received, summed over the receivers, measured after a warm-up, and the number of
-// frames received in all (warm-up included).
+// the frames/s received, summed over the receivers, measured after a warm-up, the number of
+// frames received in all (warm-up included) and the number of frames sent in all: the share of
+// the sent frames that arrived is the third figure over the second.
+//
+// With -unbatched the senders and receivers move one frame per system call, as QEMU and
+// libvdeplug do: a sender blocks while its socket is full (libvdeplug's socket is blocking).
 package main
 
 import (
@@ -38,6 +42,9 @@ import (
 
 const batch = 64
 
+// unbatched: one frame per system call (the -unbatched flag).
+var unbatched bool
+
 func main() {
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: loadgen serve|switch|pair [flags]")
@@ -51,6 +58,7 @@ func main() {
 	var taps multi
 	fs.Var(&taps, "tap", "TAP interface to attach (serve; repeatable)")
 	prof := fs.String("cpuprofile", "", "write a CPU profile (serve)")
+	fs.BoolVar(&unbatched, "unbatched", false, "one frame per send/recv system call (as QEMU)")
 	fs.Parse(os.Args[2:])
 	if *prof != "" {
 		f, err := os.Create(*prof)
@@ -121,8 +129,31 @@ func mkFrame(dst, src frame.MAC, size int) []byte {
 	return b
 }
 
-// sender sends f in batches with sendmmsg, blocking when the socket is full, until stop.
-func sender(rc syscall.RawConn, f []byte, stop *atomic.Bool) {
+// sender sends f in batches with sendmmsg (one send per frame if unbatched), blocking when the
+// socket is full, until stop; it counts the frames sent in sent.
+func sender(rc syscall.RawConn, f []byte, stop *atomic.Bool, sent *atomic.Uint64) {
+	if unbatched {
+		var one uint64
+		fn1 := func(fd uintptr) bool {
+			_, _, e := unix.Syscall6(unix.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&f[0])), uintptr(len(f)), unix.MSG_DONTWAIT, 0, 0)
+			switch e {
+			case 0:
+				one = 1
+			case unix.EAGAIN:
+				return false
+			default:
+				one = 0
+			}
+			return true
+		}
+		for !stop.Load() {
+			if err := rc.Write(fn1); err != nil {
+				return
+			}
+			sent.Add(one)
+		}
+		return
+	}
 	var iovs [batch]unix.Iovec
 	var msgs [batch]unix.Mmsghdr
 	for i := range msgs {
@@ -148,9 +179,11 @@ func sender(rc syscall.RawConn, f []byte, stop *atomic.Bool) {
 	for !stop.Load() {
 		off = 0
 		for off < batch && !stop.Load() {
+			before := off
 			if err := rc.Write(fn); err != nil {
 				return
 			}
+			sent.Add(uint64(off - before))
 		}
 	}
 }
@@ -169,8 +202,12 @@ func receiver(rc syscall.RawConn, count *atomic.Uint64) {
 	}
 	var got int
 	var rerr error
+	nb := uintptr(batch)
+	if unbatched {
+		nb = 1
+	}
 	fn := func(fd uintptr) bool {
-		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&msgs[0])), batch, unix.MSG_DONTWAIT, 0, 0)
+		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&msgs[0])), nb, unix.MSG_DONTWAIT, 0, 0)
 		switch e {
 		case 0:
 			got, rerr = int(n), nil
@@ -191,17 +228,17 @@ func receiver(rc syscall.RawConn, count *atomic.Uint64) {
 	}
 }
 
-// measure runs the senders, waits for a warm-up, and returns the receive rate over d and the
-// number of frames received in all.
-func measure(senders, receivers []syscall.RawConn, frames [][]byte, d time.Duration) (float64, uint64) {
-	var count atomic.Uint64
+// measure runs the senders, waits for a warm-up, and returns the receive rate over d, the
+// number of frames received in all and the number sent in all.
+func measure(senders, receivers []syscall.RawConn, frames [][]byte, d time.Duration) (float64, uint64, uint64) {
+	var count, sent atomic.Uint64
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for _, rc := range receivers {
 		go receiver(rc, &count)
 	}
 	for i, rc := range senders {
-		wg.Go(func() { sender(rc, frames[i], &stop) })
+		wg.Go(func() { sender(rc, frames[i], &stop, &sent) })
 	}
 	time.Sleep(500 * time.Millisecond)
 	c0, t0 := count.Load(), time.Now()
@@ -210,7 +247,7 @@ func measure(senders, receivers []syscall.RawConn, frames [][]byte, d time.Durat
 	stop.Store(true)
 	wg.Wait()
 	time.Sleep(50 * time.Millisecond) // what is still in flight
-	return float64(c1-c0) / t1.Sub(t0).Seconds(), count.Load()
+	return float64(c1-c0) / t1.Sub(t0).Seconds(), count.Load(), sent.Load()
 }
 
 func viaSwitch(dir string, pairs, size int, d time.Duration) error {
@@ -258,8 +295,8 @@ func viaSwitch(dir string, pairs, size int, d time.Duration) error {
 		srcs = append(srcs, s)
 		frames = append(frames, mkFrame(hostMAC(1, i), hostMAC(2, i), size))
 	}
-	rate, total := measure(srcs, dsts, frames, d)
-	fmt.Printf("%.0f %d\n", rate, total)
+	rate, total, sent := measure(srcs, dsts, frames, d)
+	fmt.Printf("%.0f %d %d\n", rate, total, sent)
 	return nil
 }
 
@@ -291,7 +328,7 @@ func viaPair(pairs, size int, d time.Duration) error {
 	if len(srcs) == 0 {
 		return errors.New("no pairs")
 	}
-	rate, total := measure(srcs, dsts, frames, d)
-	fmt.Printf("%.0f %d\n", rate, total)
+	rate, total, sent := measure(srcs, dsts, frames, d)
+	fmt.Printf("%.0f %d %d\n", rate, total, sent)
 	return nil
 }
