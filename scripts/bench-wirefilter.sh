@@ -33,6 +33,8 @@
 #   WF_LOSS_N        datagrams per loss row (default 10000, one every WF_LOSS_INTERVAL, default 500us)
 #   WF_BW_TIME       seconds of UDP per bandwidth row (default 4)    WF_TCP_TIME  seconds per iperf3 (default 4)
 #   WF_COST_RUNS     alternating runs of the cost section, medians printed (default 3)
+#   WF_NICE          run the path's processes (switches, plug2taps, cable, probes, iperf3) at this nice value,
+#                    e.g. -10 on a machine busy with other work (default: not reniced)
 #   WF_DEBUG=1       print each probe's result and its first 20 runs of lost datagrams on stderr
 #   WF_DGRAM_QLEN    net.unix.max_dgram_qlen in the benchmark's namespaces (default 1024; 0 keeps the system's)
 # Everything it makes (namespaces, processes, files) is removed on exit, even on failure.
@@ -132,6 +134,10 @@ trap 'exit 130' INT TERM
 go build -o "$work/wfprobe" ./tools/wfprobe || exit 1
 PROBE=$work/wfprobe
 
+# The path's processes run as `ip netns exec NS "${PRIO[@]}" CMD`: at nice WF_NICE when set.
+PRIO=()
+[ -n "${WF_NICE:-}" ] && PRIO=(nice -n "$WF_NICE")
+
 # wait_for TRIES CMD...: run CMD every 0.1 s until it succeeds, at most TRIES times.
 wait_for() {
 	local n=$1
@@ -160,10 +166,10 @@ setup() {
 		[ $i = 2 ] && ns=$H2
 		ip -n "$ns" link set lo up
 		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-		ip netns exec "$WIRE" "$SWITCH" -d -s "$work/sw$i" -p "$work/sw$i.pid" >/dev/null 2>&1 ||
+		ip netns exec "$WIRE" "${PRIO[@]}" "$SWITCH" -d -s "$work/sw$i" -p "$work/sw$i.pid" >/dev/null 2>&1 ||
 			{ say "$SWITCH did not start"; return 1; }
 		wait_for 50 test -S "$work/sw$i/ctl" || { say "$SWITCH: no $work/sw$i/ctl"; return 1; }
-		ip netns exec "$ns" "$PLUG2TAP" -d -P "$work/p2t$i.pid" -s "$work/sw$i" wft0 >/dev/null 2>&1 ||
+		ip netns exec "$ns" "${PRIO[@]}" "$PLUG2TAP" -d -P "$work/p2t$i.pid" -s "$work/sw$i" wft0 >/dev/null 2>&1 ||
 			{ say "$PLUG2TAP did not start"; return 1; }
 		wait_for 50 ip -n "$ns" link show wft0 || { say "no TAP in $ns"; return 1; }
 		ip -n "$ns" link set wft0 up
@@ -198,16 +204,18 @@ start_cable() {
 		[ -p "$work/console" ] || mkfifo "$work/console"
 		# -v with two plugs makes stdin/stdout a management console: give it one that never ends.
 		if [ "$wf" = none ]; then
-			ip netns exec "$WIRE" "$VPLUG" "$work/sw1" "$work/sw2" </dev/null >/dev/null 2>>"$work/cable.log" &
+			ip netns exec "$WIRE" "${PRIO[@]}" "$VPLUG" "$work/sw1" "$work/sw2" \
+				</dev/null >/dev/null 2>>"$work/cable.log" &
 		else
-			ip netns exec "$WIRE" "$wf" "${extra[@]}" -v "$work/sw1:$work/sw2" "$@" \
+			ip netns exec "$WIRE" "${PRIO[@]}" "$wf" "${extra[@]}" -v "$work/sw1:$work/sw2" "$@" \
 				<>"$work/console" >/dev/null 2>>"$work/cable.log" &
 		fi
 	elif [ "$wf" = none ]; then
-		ip netns exec "$WIRE" "$DPIPE" "$VPLUG" "$work/sw1" = "$VPLUG" "$work/sw2" </dev/null >/dev/null 2>>"$work/cable.log" &
-	else
-		ip netns exec "$WIRE" "$DPIPE" "$VPLUG" "$work/sw1" = "$wf" "${extra[@]}" "$@" = "$VPLUG" "$work/sw2" \
+		ip netns exec "$WIRE" "${PRIO[@]}" "$DPIPE" "$VPLUG" "$work/sw1" = "$VPLUG" "$work/sw2" \
 			</dev/null >/dev/null 2>>"$work/cable.log" &
+	else
+		ip netns exec "$WIRE" "${PRIO[@]}" "$DPIPE" "$VPLUG" "$work/sw1" = "$wf" "${extra[@]}" "$@" = \
+			"$VPLUG" "$work/sw2" </dev/null >/dev/null 2>>"$work/cable.log" &
 	fi
 	CABLE_PID=$!
 	echo "$CABLE_PID" >>"$work/pids"
@@ -249,13 +257,13 @@ probe() {
 		if (s ~ /us$/) u = 1e-6; else if (s ~ /ms$/) u = 1e-3; else if (s ~ /s$/) u = 1
 		gsub(/[a-z]+$/, "", s)
 		printf "%d", n * s * u + idle + 15 }')
-	timeout "$lim" ip netns exec "$H2" "$PROBE" recv -listen "$d:5301" -n "$n" -overhead "$oh" \
+	timeout "$lim" ip netns exec "$H2" "${PRIO[@]}" "$PROBE" recv -listen "$d:5301" -n "$n" -overhead "$oh" \
 		-first 5s -idle "${idle}s" -max "$((lim - 2))s" -ready "$work/ready" -runs "$PROBE_RUNS" \
 		>"$work/probe.out" 2>>"$work/probe.log" &
 	rpid=$!
 	echo "$rpid" >>"$work/pids"
 	if wait_for 50 test -e "$work/ready"; then
-		timeout "$lim" ip netns exec "$H1" "$PROBE" send -to "$d:5301" -n "$n" -interval "$iv" -size "$size" \
+		timeout "$lim" ip netns exec "$H1" "${PRIO[@]}" "$PROBE" send -to "$d:5301" -n "$n" -interval "$iv" -size "$size" \
 			2>>"$work/probe.log"
 	fi
 	wait "$rpid" 2>/dev/null
@@ -268,11 +276,11 @@ tcp() {
 	local d spid out
 	d=$(dst "$NETPATH")
 	rm -f "$work/iperf.pid"
-	timeout $((TCPT + 30)) ip netns exec "$H2" iperf3 -s -1 -B "$d" -p 5302 >/dev/null 2>&1 &
+	timeout $((TCPT + 30)) ip netns exec "$H2" "${PRIO[@]}" iperf3 -s -1 -B "$d" -p 5302 >/dev/null 2>&1 &
 	spid=$!
 	echo "$spid" >>"$work/pids"
 	wait_for 50 bash -c "ip netns exec $H2 ss -Hltn 'sport = :5302' | grep -q 5302"
-	out=$(timeout $((TCPT + 20)) ip netns exec "$H1" iperf3 -c "$d" -p 5302 -t "$TCPT" -J 2>/dev/null)
+	out=$(timeout $((TCPT + 20)) ip netns exec "$H1" "${PRIO[@]}" iperf3 -c "$d" -p 5302 -t "$TCPT" -J 2>/dev/null)
 	stop_tree "$spid"
 	wait "$spid" 2>/dev/null
 	printf '%s' "$out" | python3 -c 'import json, sys
@@ -333,6 +341,9 @@ if [ "$CABLE" = v ]; then
 else
 	echo "  $PLUG2TAP - TAP, cable: $DPIPE $VPLUG SW1 = wirefilter OPTS = $VPLUG SW2; netem: on host 1's veth egress."
 fi
+qd=$QLEN
+[ "$QLEN" = 0 ] && qd="as the system's"
+echo "  unix datagram queue length: $qd; nice: ${WF_NICE:-not changed}"
 [ $HAVE_NETEM = 1 ] || echo "  netem column: n/a, tc says: $(head -1 "$work/netem.err") (is sch_netem in the kernel?)"
 [ $HAVE_OURS = 1 ] || echo "  ours column: n/a, $OURS is missing (WIREFILTER_OURS=...)"
 declare -A BASE c e M
@@ -527,8 +538,8 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0)
 
 if has cost; then
 	echo
-	nowf="$DPIPE $VPLUG SW1 = $VPLUG SW2"
-	[ "$CABLE" = v ] && nowf="$VPLUG SW1 SW2"
+	nowf="dpipe vplug = vplug"
+	[ "$CABLE" = v ] && nowf="vplug SW1 SW2"
 	echo "cost: TCP host 1 -> host 2 through the cable, no impairment set, iperf3 ${TCPT}s, median of $COST_RUNS runs"
 	echo "  (the three cables alternating); CPU: user+system seconds of all the cable's processes per GB carried."
 	declare -A MB CPU
@@ -556,7 +567,7 @@ if has cost; then
 	printf '  %-44s %12s %18s   %s\n' "cable" "Mbit/s" "CPU s/GB" "runs (Mbit/s)"
 	for impl in none ours orig; do
 		case $impl in
-		none) label="no wirefilter: $nowf" ;;
+		none) label="no wirefilter ($nowf)" ;;
 		ours) label="ours" ;;
 		orig) label="original" ;;
 		esac
