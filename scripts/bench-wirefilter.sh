@@ -10,7 +10,8 @@
 # What a flow sees is measured with tools/wfprobe (built here): UDP datagrams with a sequence number and the send
 # time, received with kernel timestamps in the other namespace (namespaces share the clock, so the one-way delay
 # is exact), counting losses and loss bursts, and the paced delivery rate; TCP with iperf3.
-#   delay      one-way delay, mean/sd/p50/p99 in ms, minus the same path's unimpaired median (row "base")
+#   delay      one-way delay, mean/sd/p50/p99 in ms, minus the same path's unimpaired median (row "base"), and
+#              ping's RTT avg/mdev minus the base's
 #   loss       lost fraction and mean loss-burst length of WF_LOSS_N datagrams
 #   bandwidth  delivered bytes/s of a UDP flow sent at 1.25x the setting (frames counted as each tool counts them:
 #              wirefilter adds its 2-byte length header, netem counts the Ethernet frame), and TCP goodput
@@ -30,6 +31,7 @@
 #                    and vplug from $GOVDE_BIN, else vde2's dpipe and vde_plug)
 #   WF_SECTIONS      which sections, default "delay loss band speed cost"
 #   WF_DELAY_N       datagrams per delay row (default 200, one every 20 ms, or 2*jitter+5 ms when larger)
+#   WF_PING_N        pings per delay row, at the same interval (default 50)
 #   WF_LOSS_N        datagrams per loss row (default 10000, one every WF_LOSS_INTERVAL, default 500us)
 #   WF_BW_TIME       seconds of UDP per bandwidth row (default 4)    WF_TCP_TIME  seconds per iperf3 (default 4)
 #   WF_COST_RUNS     alternating runs of the cost section, medians printed (default 3)
@@ -48,6 +50,7 @@ ORIG=${WIREFILTER_ORIG:-/usr/bin/wirefilter}
 CABLE=${WF_CABLE:-dpipe}
 SECTIONS=${WF_SECTIONS:-delay loss band speed cost}
 DELAY_N=${WF_DELAY_N:-200}
+PING_N=${WF_PING_N:-50}
 LOSS_N=${WF_LOSS_N:-10000}
 LOSS_INTERVAL=${WF_LOSS_INTERVAL:-500us}
 BW_TIME=${WF_BW_TIME:-4}
@@ -288,6 +291,17 @@ try: print("%.0f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_secon
 except Exception: print(0)'
 }
 
+# delaym N INTERVAL_MS: the probe's line for N datagrams, one every INTERVAL_MS, plus "pavg=… pmdev=…", the
+# mean and mean deviation of the RTT in ms of WF_PING_N pings at the same interval, on $NETPATH.
+delaym() {
+	local out p
+	out=$(probe "$1" "${2}ms" 64 42 1)
+	[ -n "$out" ] || return 1
+	p=$(timeout 120 ip netns exec "$H1" "${PRIO[@]}" ping -n -q -W 2 -i "$(calc 'i / 1000' i="$2")" -c "$PING_N" \
+		"$(dst "$NETPATH")" 2>/dev/null | awk -F'[/ ]' '/^rtt|^round-trip/ { print "pavg=" $8, "pmdev=" $10 }')
+	echo "$out $p"
+}
+
 # kv KEY LINE...: the value of KEY in a key=value line.
 kv() {
 	local k=$1
@@ -346,7 +360,7 @@ qd=$QLEN
 echo "  unix datagram queue length: $qd; nice: ${WF_NICE:-not changed}"
 [ $HAVE_NETEM = 1 ] || echo "  netem column: n/a, tc says: $(head -1 "$work/netem.err") (is sch_netem in the kernel?)"
 [ $HAVE_OURS = 1 ] || echo "  ours column: n/a, $OURS is missing (WIREFILTER_OURS=...)"
-declare -A BASE c e M
+declare -A BASE BASEP c e pc M
 FMT='%-12s | %-37s | %-37s | %-37s | %s\n'
 has() { case " $SECTIONS " in *" $1 "*) return 0 ;; esac; return 1; }
 # cell OUTPUT NA: OUTPUT, or "n/a" (with the reason NA) when empty.
@@ -362,21 +376,28 @@ closer() { # ERR_OURS ERR_ORIG TOL: "yes" when ours is at least as close as the 
 # d + j/3 * gauss (j is 3 sigma), netem's `distribution normal` takes sigma, so it gets j/3.
 if has delay; then
 	echo
-	echo "delay, ms: one-way host 1 -> host 2, $DELAY_N datagrams each, mean/sd/p50/p99 minus the row \"base\" median"
+	echo "delay, ms: one-way host 1 -> host 2, $DELAY_N datagrams each, mean/sd/p50/p99 minus the row \"base\" median;"
+	echo "  under each row, ping's RTT avg/mdev minus the base's avg, $PING_N pings (the delay is set L->R only, so the"
+	echo "  RTT grows by the one-way delay; ping's mdev is its standard deviation, so a spread check is the probe's)."
 	echo "  targets: |mean - d| <= 0.5 + 2% of d; sd within 0.25 ms + 10% of the configured spread (uniform +-j: j/sqrt(3);"
 	echo "  normal +-j: j/3); verdicts mean/spread. Last column: is ours at least as close as the original (within 3 se)."
 	# shellcheck disable=SC2059
 	printf "$FMT" "configured" "ours" "original" "netem" "ours>=orig"
 	for impl in ours orig netem; do
-		out=$(run "$impl" "" "delay 0ms" probe "$DELAY_N" 20ms 64 42 1)
-		BASE[$impl]=$(kv dp50 "$out")
-		c[$impl]=""
-		[ -n "$out" ] && c[$impl]=$(printf '%.2f/%.2f/%.2f/%.2f' "$(kv dmean "$out")" "$(kv dsd "$out")" \
-			"$(kv dp50 "$out")" "$(kv dp99 "$out")")
+		out=$(run "$impl" "" "delay 0ms" delaym "$DELAY_N" 20)
+		BASE[$impl]=$(kv dp50 "$out") BASEP[$impl]=$(kv pavg "$out")
+		c[$impl]="" pc[$impl]=""
+		[ -n "$out" ] || continue
+		c[$impl]=$(printf '%.2f/%.2f/%.2f/%.2f' "$(kv dmean "$out")" "$(kv dsd "$out")" "$(kv dp50 "$out")" \
+			"$(kv dp99 "$out")")
+		pc[$impl]="${BASEP[$impl]:-?}/$(kv pmdev "$out")"
 	done
 	# shellcheck disable=SC2059
 	printf "$FMT" "base (raw)" "$(cell "${c[ours]}" "$OURS_NA")" "$(cell "${c[orig]}" "")" \
 		"$(cell "${c[netem]}" "$NETEM_NA")" ""
+	# shellcheck disable=SC2059
+	printf "$FMT" "  ping RTT" "$(cell "${pc[ours]}" "$OURS_NA")" "$(cell "${pc[orig]}" "")" \
+		"$(cell "${pc[netem]}" "$NETEM_NA")" ""
 	for set in 10 10+2 40 40+5 40+6N 200 200+20; do
 		d=${set%%+*} j=0 dist=U
 		case $set in *+*) j=${set#*+} ;; esac
@@ -392,11 +413,15 @@ if has delay; then
 				ne="$ne ${j}ms"
 			fi
 		fi
-		iv=$(calc '(2 * j + 5 > 20) ? 2 * j + 5 : 20' j="$j")ms
+		iv=$(calc '(2 * j + 5 > 20) ? 2 * j + 5 : 20' j="$j")
 		for impl in ours orig netem; do
-			c[$impl]="" e[$impl]=""
-			out=$(run "$impl" "-d LR$set" "$ne" probe "$DELAY_N" "$iv" 64 42 1)
+			c[$impl]="" e[$impl]="" pc[$impl]=""
+			out=$(run "$impl" "-d LR$set" "$ne" delaym "$DELAY_N" "$iv")
 			if [ -z "$out" ] || [ -z "${BASE[$impl]}" ]; then continue; fi
+			if [ -n "$(kv pavg "$out")" ] && [ -n "${BASEP[$impl]}" ]; then
+				pc[$impl]=$(calc 'sprintf("%.2f/%.2f %s", a - b, m, (abs(a - b - d) <= 0.5 + 0.02 * d) ? "ok" : "FAIL")' \
+					a="$(kv pavg "$out")" b="${BASEP[$impl]}" m="$(kv pmdev "$out")" d="$d")
+			fi
 			# shellcheck disable=SC2046
 			set -- $(calc 'sprintf("%.2f %.2f %.2f %.2f %s/%s %.4f %.4f", m - b, s, p5 - b, p9 - b,
 				(abs(m - b - d) <= 0.5 + 0.02 * d) ? "ok" : "FAIL", (abs(s - g) <= 0.25 + 0.1 * g) ? "ok" : "FAIL",
@@ -407,6 +432,9 @@ if has delay; then
 		# shellcheck disable=SC2059
 		printf "$FMT" "$set" "$(cell "${c[ours]}" "$OURS_NA")" "$(cell "${c[orig]}" "")" \
 			"$(cell "${c[netem]}" "$NETEM_NA")" "$(closer "${e[ours]}" "${e[orig]}" "${tol:-0}")"
+		# shellcheck disable=SC2059
+		printf "$FMT" "  ping RTT" "$(cell "${pc[ours]}" "$OURS_NA")" "$(cell "${pc[orig]}" "")" \
+			"$(cell "${pc[netem]}" "$NETEM_NA")" ""
 	done
 fi
 
