@@ -76,8 +76,10 @@ HAVE_OURS=0
 [ -x "$OURS" ] && HAVE_OURS=1
 
 work=$(mktemp -d /tmp/bench-wirefilter.XXXXXX)
-# What must be cleaned up is recorded in files, so that subshells can add to it: PIDs we started (their
-# descendants are found through /proc) and the namespaces. Daemons leave pidfiles in $work.
+# What must be cleaned up is recorded in files, so that subshells can add to it: the namespaces, and the PIDs
+# we started with their start times (a PID is only signalled while it still names the process we started; its
+# descendants are found through /proc). Every process of the benchmark runs in one of its namespaces, so
+# `ip netns pids` finds whatever a PID list could miss.
 touch "$work/pids" "$work/netns"
 rnd=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 H1=wfb1-$rnd H2=wfb2-$rnd WIRE=wfbw-$rnd
@@ -98,37 +100,67 @@ descendants() {
 		}'
 }
 
-# stop_tree PID...: SIGTERM the PIDs and their descendants, SIGKILL what is left after 3 s.
-stop_tree() {
-	local all p left
-	all=$(descendants "$@")
-	[ -n "$all" ] || return 0
-	for p in $all; do kill "$p" 2>/dev/null; done
-	for _ in $(seq 30); do
-		left=0
-		for p in $all; do kill -0 "$p" 2>/dev/null && left=1; done
-		[ $left = 1 ] || break
-		sleep 0.1
-	done
-	for p in $all; do kill -9 "$p" 2>/dev/null; done
+# starttime PID: the process's start time (field 22 of /proc/PID/stat), empty when there is no such process.
+starttime() { sed -E 's/^.*\) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $20 }'; }
+
+# track PID: remember a PID we started, with its start time.
+track() {
+	local st
+	st=$(starttime "$1")
+	[ -n "$st" ] && echo "$1 $st" >>"$work/pids"
 	return 0
 }
 
+# ours PID...: those PIDs that still name a process we tracked (same start time).
+ours() {
+	local p
+	for p in "$@"; do
+		grep -qx "$p $(starttime "$p")" "$work/pids" && echo "$p"
+	done
+	return 0
+}
+
+# stop PID...: SIGTERM the processes, SIGKILL those still there after 3 s; each PID is only signalled while it
+# names the process it named when stop was called (same start time), so a PID reused meanwhile is left alone.
+stop() {
+	local p st left all=()
+	for p in "$@"; do
+		st=$(starttime "$p")
+		[ -n "$st" ] && all+=("$p:$st")
+	done
+	[ ${#all[@]} -gt 0 ] || return 0
+	for p in "${all[@]}"; do kill "${p%:*}" 2>/dev/null; done
+	for _ in $(seq 30); do
+		left=0
+		for p in "${all[@]}"; do [ "$(starttime "${p%:*}")" = "${p#*:}" ] && left=1; done
+		[ $left = 1 ] || break
+		sleep 0.1
+	done
+	for p in "${all[@]}"; do [ "$(starttime "${p%:*}")" = "${p#*:}" ] && kill -9 "${p%:*}" 2>/dev/null; done
+	return 0
+}
+
+# stop_tree PID...: stop those of the PIDs that are still ours (tracked), and all their descendants.
+stop_tree() {
+	local roots
+	roots=$(ours "$@")
+	[ -n "$roots" ] || return 0
+	# shellcheck disable=SC2046,SC2086
+	stop $(descendants $roots)
+}
+
 cleanup() {
-	local p f n
+	local p n
 	set +e
 	trap - EXIT INT TERM
-	p=$(cat "$work/pids")
-	for f in "$work"/*.pid; do
-		[ -e "$f" ] && p="$p $(tr -cd '0-9' <"$f")"
-	done
-	# shellcheck disable=SC2086
-	[ -n "${p// /}" ] && stop_tree $p
+	# shellcheck disable=SC2046
+	stop_tree $(cut -d' ' -f1 "$work/pids")
 	while read -r n; do
-		ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		p=$(ip netns pids "$n" 2>/dev/null)
+		# shellcheck disable=SC2086
+		[ -z "$p" ] || stop $p
 		ip netns del "$n" 2>/dev/null
 	done <"$work/netns"
-	wait 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -221,9 +253,10 @@ start_cable() {
 			"$VPLUG" "$work/sw2" </dev/null >/dev/null 2>>"$work/cable.log" &
 	fi
 	CABLE_PID=$!
-	echo "$CABLE_PID" >>"$work/pids"
+	track "$CABLE_PID"
+	# Up to 20 pings, 1 s each: the cable may already drop (30 % in bursts) or delay (200 ms) them.
 	local i
-	for i in $(seq 10); do
+	for i in $(seq 20); do
 		ip netns exec "$H1" ping -n -q -c 1 -W 1 198.18.1.2 >/dev/null 2>&1 && return 0
 		kill -0 "$CABLE_PID" 2>/dev/null || break
 	done
@@ -264,7 +297,7 @@ probe() {
 		-first 5s -idle "${idle}s" -max "$((lim - 2))s" -ready "$work/ready" -runs "$PROBE_RUNS" \
 		>"$work/probe.out" 2>>"$work/probe.log" &
 	rpid=$!
-	echo "$rpid" >>"$work/pids"
+	track "$rpid"
 	if wait_for 50 test -e "$work/ready"; then
 		timeout "$lim" ip netns exec "$H1" "${PRIO[@]}" "$PROBE" send -to "$d:5301" -n "$n" -interval "$iv" -size "$size" \
 			2>>"$work/probe.log"
@@ -281,7 +314,7 @@ tcp() {
 	rm -f "$work/iperf.pid"
 	timeout $((TCPT + 30)) ip netns exec "$H2" "${PRIO[@]}" iperf3 -s -1 -B "$d" -p 5302 >/dev/null 2>&1 &
 	spid=$!
-	echo "$spid" >>"$work/pids"
+	track "$spid"
 	wait_for 50 bash -c "ip netns exec $H2 ss -Hltn 'sport = :5302' | grep -q 5302"
 	out=$(timeout $((TCPT + 20)) ip netns exec "$H1" "${PRIO[@]}" iperf3 -c "$d" -p 5302 -t "$TCPT" -J 2>/dev/null)
 	stop_tree "$spid"
