@@ -11,7 +11,7 @@
 # time, received with kernel timestamps in the other namespace (namespaces share the clock, so the one-way delay
 # is exact), counting losses and loss bursts, and the paced delivery rate; TCP with iperf3.
 #   delay      one-way delay, mean/sd/p50/p99 in ms, minus the same path's unimpaired median (row "base"), and
-#              ping's RTT avg/mdev minus the base's
+#              ping's RTT avg/mdev minus the base's minimum RTT
 #   loss       lost fraction and mean loss-burst length of WF_LOSS_N datagrams
 #   bandwidth  delivered bytes/s of a UDP flow sent at 1.25x the setting (frames counted as each tool counts them:
 #              wirefilter adds its 2-byte length header, netem counts the Ethernet frame), and TCP goodput
@@ -324,14 +324,14 @@ try: print("%.0f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_secon
 except Exception: print(0)'
 }
 
-# delaym N INTERVAL_MS: the probe's line for N datagrams, one every INTERVAL_MS, plus "pavg=… pmdev=…", the
-# mean and mean deviation of the RTT in ms of WF_PING_N pings at the same interval, on $NETPATH.
+# delaym N INTERVAL_MS: the probe's line for N datagrams, one every INTERVAL_MS, plus "pmin=… pavg=… pmdev=…", the
+# minimum, mean and mean deviation of the RTT in ms of WF_PING_N pings at the same interval, on $NETPATH.
 delaym() {
 	local out p
 	out=$(probe "$1" "${2}ms" 64 42 1)
 	[ -n "$out" ] || return 1
 	p=$(timeout 120 ip netns exec "$H1" "${PRIO[@]}" ping -n -q -W 2 -i "$(calc 'i / 1000' i="$2")" -c "$PING_N" \
-		"$(dst "$NETPATH")" 2>/dev/null | awk -F'[/ ]' '/^rtt|^round-trip/ { print "pavg=" $8, "pmdev=" $10 }')
+		"$(dst "$NETPATH")" 2>/dev/null | awk -F'[/ ]' '/^rtt|^round-trip/ { print "pmin=" $7, "pavg=" $8, "pmdev=" $10 }')
 	echo "$out $p"
 }
 
@@ -410,7 +410,7 @@ closer() { # ERR_OURS ERR_ORIG TOL: "yes" when ours is at least as close as the 
 if has delay; then
 	echo
 	echo "delay, ms: one-way host 1 -> host 2, $DELAY_N datagrams each, mean/sd/p50/p99 minus the row \"base\" median;"
-	echo "  under each row, ping's RTT avg/mdev minus the base's avg, $PING_N pings (the delay is set L->R only, so the"
+	echo "  under each row, ping's RTT avg/mdev minus the base's min, $PING_N pings (the delay is set L->R only, so the"
 	echo "  RTT grows by the one-way delay; ping's mdev is its standard deviation, so a spread check is the probe's)."
 	echo "  targets: |mean - d| <= 0.5 + 2% of d; sd within 0.25 ms + 10% of the configured spread (uniform +-j: j/sqrt(3);"
 	echo "  normal +-j: j/3); verdicts mean/spread. Last column: is ours at least as close as the original (within 3 se)."
@@ -418,12 +418,12 @@ if has delay; then
 	printf "$FMT" "configured" "ours" "original" "netem" "ours>=orig"
 	for impl in ours orig netem; do
 		out=$(run "$impl" "" "delay 0ms" delaym "$DELAY_N" 20)
-		BASE[$impl]=$(kv dp50 "$out") BASEP[$impl]=$(kv pavg "$out")
+		BASE[$impl]=$(kv dp50 "$out") BASEP[$impl]=$(kv pmin "$out")
 		c[$impl]="" pc[$impl]=""
 		[ -n "$out" ] || continue
 		c[$impl]=$(printf '%.2f/%.2f/%.2f/%.2f' "$(kv dmean "$out")" "$(kv dsd "$out")" "$(kv dp50 "$out")" \
 			"$(kv dp99 "$out")")
-		pc[$impl]="${BASEP[$impl]:-?}/$(kv pmdev "$out")"
+		pc[$impl]="$(kv pavg "$out")/$(kv pmdev "$out") min ${BASEP[$impl]:-?}"
 	done
 	# shellcheck disable=SC2059
 	printf "$FMT" "base (raw)" "$(cell "${c[ours]}" "$OURS_NA")" "$(cell "${c[orig]}" "")" \
