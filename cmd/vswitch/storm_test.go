@@ -23,12 +23,12 @@ import (
 	"github.com/govde/govde/internal/testutil"
 )
 
-// stormAnswerBound is how long a console answer may take during the storm. The requirement is 1 s
-// (vde_switch answers port/print in 0.75 s under this storm); the bound leaves room for a loaded 2-core
-// machine running the test binary under -race. Measured here (2 cores shared with seven other jobs,
-// load average 20, -race, a storm of 7-25k frames/s per switch plus a busy loop per core): port/print,
-// hash/print, port/create and port/remove answered in 1-12 ms, shutdown in 17 ms.
-const stormAnswerBound = 2 * time.Second
+// stormAnswerBound is how long a console answer may take during the storm: the requirement's 1 s
+// (vde_switch answers port/print in 0.75 s under this storm). Measured with the test binary under -race
+// on 2 cores shared with seven other jobs (load average 20, a storm of 7-25k frames/s per switch plus a
+// busy loop per core): port/print, hash/print, port/create and port/remove answered in 1-12 ms,
+// shutdown in 17 ms, so the bound leaves two orders of magnitude of room.
+const stormAnswerBound = time.Second
 
 // TestRootConsoleAnswersUnderStorm cables three switches in a loop (two dpipe cables of vplug pairs,
 // one vplug URL URL cable), without FSTP, injects broadcasts so that the loop storms, keeps every core
