@@ -9,7 +9,8 @@
 # The entries expire FLOOD_EXPIRE (default 10) seconds after the flood (hash/setexpire), so the drain phase
 # shows the expiry sweep and whether memory is returned. On a busy machine the prober's own worst send gap
 # is printed too: a pause no longer than it is the machine's, not the switch's.
-# Environment: FLOOD_SECONDS (default 20), FLOOD_DRAIN (default FLOOD_EXPIRE+20), FLOOD_EXPIRE, FLOOD_HASHMAX
+# Environment: FLOOD_RATE (new MACs per second, default 0: as fast as the switch takes them; set it to
+# compare pauses at equal load), FLOOD_SECONDS (default 20), FLOOD_DRAIN (default FLOOD_EXPIRE+20), FLOOD_EXPIRE, FLOOD_HASHMAX
 # (vswitch --hashmax, default: its default).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -59,7 +60,7 @@ run() {
 	[ "$kind" = ours ] && ours=(-ours)
 	echo "bench-macflood: $kind (pid $pid): ${FT}s flood, ${DR}s drain, expire ${EXP}s" >&2
 	timeout $((FT + DR + 120)) "$work/stress" flood -sock "$work/$kind.sw" -mgmt "$work/$kind.mgmt" -pid "$pid" \
-		-time "${FT}s" -drain "${DR}s" -expire "$EXP" "${ours[@]}" >"$work/$kind.out" 2>"$work/$kind.log"
+		-time "${FT}s" -drain "${DR}s" -expire "$EXP" -rate "${FLOOD_RATE:-0}" "${ours[@]}" >"$work/$kind.out" 2>"$work/$kind.log"
 	local rc=$?
 	kill "$pid" 2>/dev/null
 	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

@@ -63,7 +63,7 @@ func main() {
 	fs.DurationVar(&o.drain, "drain", 30*time.Second, "probing after the flood (flood)")
 	fs.IntVar(&o.expire, "expire", 0, "hash/setexpire before the flood, 0: leave it")
 	fs.DurationVar(&o.sample, "sample", 10*time.Second, "sampling interval (soak)")
-	fs.IntVar(&o.rate, "rate", 0, "flood frames/s (soak), 0: as fast as possible")
+	fs.IntVar(&o.rate, "rate", 0, "flood frames/s, 0: as fast as possible")
 	fs.BoolVar(&o.ours, "ours", false, "the switch is vswitch: read hash/stats and runtime/stats")
 	fs.Parse(os.Args[2:])
 	if o.sock == "" || o.mgmt == "" || o.pid == 0 {
@@ -360,7 +360,7 @@ func flood(o opts) error {
 		return err
 	}
 	var sent atomic.Uint64
-	wg.Go(func() { flooder(rc, fmac, 0, &stopFlood, &sent) })
+	wg.Go(func() { flooder(rc, fmac, o.rate, &stopFlood, &sent) })
 	t0 := time.Now()
 	var peakRSS int
 	var floodLat, floodGap, drainLat, drainGap time.Duration
