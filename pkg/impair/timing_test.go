@@ -247,3 +247,63 @@ func TestJitter(t *testing.T) {
 		}
 	}
 }
+
+// TestSpeedLateSender: a throttled sender that comes back a little after each NextSend (timer and
+// scheduling latency) is still paced from NextSend, so the rate is the configured one; after an idle
+// gap longer than speedSlack the clock restarts at the sender's arrival.
+func TestSpeedLateSender(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newReceiver(newEngine(t, 1, Speed, "LR10000"))
+		start := time.Now()
+		tx := 100200 * time.Microsecond
+		for i := range 10 {
+			v := r.send(LR, uint32(i), 1000)
+			if want := start.Add(time.Duration(i+1) * tx); !v.NextSend.Equal(want) {
+				t.Fatalf("frame %d: NextSend %v, want %v", i, v.NextSend.Sub(start), want.Sub(start))
+			}
+			time.Sleep(time.Until(v.NextSend) + 300*time.Microsecond) // late by 0.3 ms every time
+		}
+		idle := time.Now().Add(10 * time.Millisecond)
+		time.Sleep(time.Until(idle))
+		if v := r.send(LR, 10, 1000); !v.NextSend.Equal(idle.Add(tx)) {
+			t.Errorf("after an idle gap: NextSend %v after the arrival, want %v", v.NextSend.Sub(idle), tx)
+		}
+	})
+}
+
+// TestBandwidthQueueFull: copies dropped because the queue is full do not use up the channel's time,
+// so what is queued is delivered at the configured bandwidth.
+func TestBandwidthQueueFull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := New(Config{Rand: NewSource(1), QueueLimit: 4})
+		if err := e.Set(Bandwidth, "LR10000"); err != nil {
+			t.Fatal(err)
+		}
+		r := newReceiver(e)
+		start := time.Now()
+		for i := range 20 { // a burst: 4 queued, 16 dropped
+			r.send(LR, uint32(i), 1000)
+		}
+		if st := e.Stats(LR); st.QueueFull != 16 {
+			t.Fatalf("QueueFull = %d, want 16", st.QueueFull)
+		}
+		time.Sleep(time.Second)
+		synctest.Wait()
+		tx := 100200 * time.Microsecond
+		got := r.times(LR, start)
+		if len(got) != 4 {
+			t.Fatalf("%d delivered, want 4", len(got))
+		}
+		for k, g := range got {
+			if want := time.Duration(k+1) * tx; g != want {
+				t.Errorf("frame %d delivered at %v, want %v", k, g, want)
+			}
+		}
+		r.send(LR, 99, 1000) // the channel is free again at 4·tx, not 20·tx
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if got := r.times(LR, start); len(got) != 5 || got[4] != time.Second+tx {
+			t.Errorf("after the burst: delivered at %v, want the fifth at %v", got, time.Second+tx)
+		}
+	})
+}
