@@ -347,48 +347,9 @@ func TestDivergences(t *testing.T) {
 	}
 }
 
-// lineDiff returns a unified-style line diff of want and got (LCS based; the outputs are small).
+// lineDiff is testutil.LineDiff with this tool's command lines.
 func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	// lcs[i][j] = length of the LCS of w[i:] and g[j:].
-	lcs := make([][]int, len(w)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(g)+1)
-	}
-	for i := len(w) - 1; i >= 0; i-- {
-		for j := len(g) - 1; j >= 0; j-- {
-			if w[i] == g[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	var b strings.Builder
-	lastCmd := ""
-	shown := 0
-	for i, j := 0, 0; (i < len(w) || j < len(g)) && shown < 60; {
-		switch {
-		case i < len(w) && j < len(g) && w[i] == g[j]:
-			if strings.HasPrefix(w[i], "vde$ ") || strings.HasPrefix(w[i], "!") {
-				lastCmd = w[i]
-			}
-			i++
-			j++
-			continue
-		case j < len(g) && (i == len(w) || lcs[i][j+1] >= lcs[i+1][j]):
-			fmt.Fprintf(&b, "after %q: + %q\n", lastCmd, g[j])
-			j++
-		default:
-			fmt.Fprintf(&b, "after %q: - %q\n", lastCmd, w[i])
-			i++
-		}
-		shown++
-	}
-	if b.Len() == 0 {
-		return "(identical)"
-	}
-	return b.String()
+	return testutil.LineDiff(want, got, func(l string) bool { return strings.HasPrefix(l, "vde$ ") || strings.HasPrefix(l, "!") })
 }
 
 // TestConsoleDifferential drives the stdin console of both switches with the same commands (one write

@@ -211,45 +211,7 @@ func TestDivergences(t *testing.T) {
 	}
 }
 
-// lineDiff lists the lines of got missing from want (-) and added (+), in order, with the command
-// before them.
+// lineDiff is testutil.LineDiff with this tool's command lines.
 func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	lcs := make([][]int, len(w)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(g)+1)
-	}
-	for i := len(w) - 1; i >= 0; i-- {
-		for j := len(g) - 1; j >= 0; j-- {
-			if w[i] == g[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	var b strings.Builder
-	last := ""
-	shown := 0
-	for i, j := 0, 0; (i < len(w) || j < len(g)) && shown < 60; {
-		switch {
-		case i < len(w) && j < len(g) && w[i] == g[j]:
-			if strings.HasPrefix(w[i], "VDEwf$ ") {
-				last = w[i]
-			}
-			i, j = i+1, j+1
-			continue
-		case j < len(g) && (i == len(w) || lcs[i][j+1] >= lcs[i+1][j]):
-			fmt.Fprintf(&b, "after %q: + %q\n", last, g[j])
-			j++
-		default:
-			fmt.Fprintf(&b, "after %q: - %q\n", last, w[i])
-			i++
-		}
-		shown++
-	}
-	if b.Len() == 0 {
-		return "(identical)"
-	}
-	return b.String()
+	return testutil.LineDiff(want, got, func(l string) bool { return strings.HasPrefix(l, "VDEwf$ ") })
 }
