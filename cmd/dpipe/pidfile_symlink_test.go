@@ -5,7 +5,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -22,25 +21,15 @@ func TestPidFileSymlink(t *testing.T) {
 	bin := testutil.Bin(t, "dpipe")
 	for _, opt := range []string{"-p", "-P"} {
 		for _, existing := range []bool{true, false} {
-			dir := t.TempDir()
-			target, link, mark := filepath.Join(dir, "target"), filepath.Join(dir, "pid"), filepath.Join(dir, "ran")
-			if existing {
-				os.WriteFile(target, []byte("keep\n"), 0o600)
-			}
-			if err := os.Symlink(target, link); err != nil {
-				t.Fatal(err)
-			}
+			link, check := testutil.SymlinkTrap(t, "pid", existing)
+			mark := filepath.Join(filepath.Dir(link), "ran")
 			p := testutil.Start(t, nil, bin, opt, link, "touch", mark, "=", "cat")
 			p.Wait(5 * time.Second)
 			if got := status(p.Cmd.ProcessState); got != 1 {
 				t.Errorf("dpipe %s SYMLINK (target exists: %v): status %d, stderr %q; want 1", opt, existing, got, p.Stderr.String())
 			}
-			b, rerr := os.ReadFile(target)
-			switch {
-			case existing && string(b) != "keep\n":
-				t.Errorf("dpipe %s: symlink target now holds %q, want it kept", opt, b)
-			case !existing && !errors.Is(rerr, os.ErrNotExist):
-				t.Errorf("dpipe %s: dangling symlink's target created: %q, %v", opt, b, rerr)
+			if msg := check(); msg != "" {
+				t.Error("dpipe "+opt+": ", msg)
 			}
 			if _, err := os.Stat(mark); err == nil {
 				t.Errorf("dpipe %s SYMLINK started the commands", opt)

@@ -4,7 +4,6 @@ package main
 
 import (
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -23,26 +22,15 @@ func TestPidfileSymlink(t *testing.T) {
 	testutil.StartSwitch(t, testutil.RealTool(t, "vde_switch"), dir)
 	ns := testutil.Netns(t)
 	for i, existing := range []bool{true, false} {
-		base := t.TempDir()
-		target, link := filepath.Join(base, "target"), filepath.Join(base, "p2t.pid")
-		if existing {
-			os.WriteFile(target, []byte("keep\n"), 0o600)
-		}
-		if err := os.Symlink(target, link); err != nil {
-			t.Fatal(err)
-		}
+		link, check := testutil.SymlinkTrap(t, "p2t.pid", existing)
 		dev := []string{"gvtsym0", "gvtsym1"}[i]
 		out, err := exec.Command("ip", "netns", "exec", ns, ours, "-d", "-P", link, "-s", dir, dev).CombinedOutput()
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), link) {
 			t.Errorf("plug2tap -P SYMLINK (target exists: %v): %v, output %q; want status 1 naming %s", existing, err, out, link)
 		}
-		b, rerr := os.ReadFile(target)
-		switch {
-		case existing && string(b) != "keep\n":
-			t.Errorf("symlink target now holds %q, want it kept", b)
-		case !existing && !errors.Is(rerr, os.ErrNotExist):
-			t.Errorf("dangling symlink's target created: %q, %v", b, rerr)
+		if msg := check(); msg != "" {
+			t.Error("plug2tap -P SYMLINK: ", msg)
 		}
 		if linkExists(ns, dev) {
 			t.Errorf("TAP %s left behind", dev)
