@@ -16,7 +16,7 @@
 # Every figure is the median of BENCH_TCP_RUNS runs, the reference and ours alternating, each on fresh
 # processes. Next to each throughput: the CPU seconds per GB carried, summed over the VDE processes of the
 # path (switches, plugs, dpipe and its vplugs; user+system from /proc), which does not depend on the load.
-# Environment: BENCH_TCP_TIME (default 5) seconds per iperf3 run, BENCH_TCP_RUNS (default 3), BENCH_PINGS
+# Environment: BENCH_TCP_ROWS (a regular expression: only the rows it matches), BENCH_TCP_TIME (default 5) seconds per iperf3 run, BENCH_TCP_RUNS (default 3), BENCH_PINGS
 # (default 500, at 2 ms intervals), GOVDE_BIN (our binaries, default bin/). Needs root, iperf3 and vde2;
 # skipped otherwise. Everything it makes (namespaces, processes, sockets) is removed on exit, even on failure.
 set -uo pipefail
@@ -227,6 +227,9 @@ frames() {
 	awk -v r="$1" -v t="$2" -v s="${3:-0}" 'BEGIN { printf "%.0f %.1f\n", r, (s > 0) ? 100 * t / s : 0 }'
 }
 
+# want NAME: whether the row NAME is measured (BENCH_TCP_ROWS, an extended regular expression, picks rows;
+# ping rows are named "ping ...", frame rows "frames 1"/"frames 2", the ceiling "kernel bridge"/"kernel veth").
+want() { [ -z "${BENCH_TCP_ROWS:-}" ] || [[ "$1" =~ $BENCH_TCP_ROWS ]]; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
@@ -254,20 +257,22 @@ row() {
 	IFS='|' read -r name r rc o oc ra oa <<<"$1"
 	printf '%-52s %9s %9s %6s %10s %10s   (runs: %s / %s)\n' "$name" "$r" "$o" "$(ratio "$o" "$r")" "$rc" "$oc" "$ra" "$oa"
 }
-row "$(both "host-host, only the switch ours" one_switch ref ref 1500 tcp -- one_switch ours ref 1500 tcp)"
-row "$(both "host-host, only plug2tap ours" one_switch ref ref 1500 tcp -- one_switch ref ours 1500 tcp)"
-all=$(both "host-host, all ours (switch + plug2tap)" one_switch ref ref 1500 tcp -- one_switch ours ours 1500 tcp)
-row "$all"
-ref1500=$(cut -d'|' -f2 <<<"$all")
-row "$(both "cable dpipe vplug = vplug, only dpipe/vplug ours" two_switches ref ref ref tcp -- two_switches ref ref ours tcp)"
-row "$(both "cable, all ours" two_switches ref ref ref tcp -- two_switches ours ours ours tcp)"
+want "host-host, only the switch ours" && row "$(both "host-host, only the switch ours" one_switch ref ref 1500 tcp -- one_switch ours ref 1500 tcp)"
+want "host-host, only plug2tap ours" && row "$(both "host-host, only plug2tap ours" one_switch ref ref 1500 tcp -- one_switch ref ours 1500 tcp)"
+if want "host-host, all ours (switch + plug2tap)" || want "MTU 9000"; then
+	all=$(both "host-host, all ours (switch + plug2tap)" one_switch ref ref 1500 tcp -- one_switch ours ours 1500 tcp)
+	row "$all"
+	ref1500=$(cut -d'|' -f2 <<<"$all")
+fi
+want "cable dpipe vplug = vplug, only dpipe/vplug ours" && row "$(both "cable dpipe vplug = vplug, only dpipe/vplug ours" two_switches ref ref ref tcp -- two_switches ref ref ours tcp)"
+want "cable, all ours" && row "$(both "cable, all ours" two_switches ref ref ref tcp -- two_switches ours ours ours tcp)"
 j9s=() j9cs=()
-for _ in $(seq "$RUNS"); do
+want "MTU 9000" && for _ in $(seq "$RUNS"); do
 	read -r x y <<<"$(one_switch ours ours 9000 tcp)"
 	j9s+=("$x") j9cs+=("$y")
 done
 j9=$(median "${j9s[@]}") j9c=$(median "${j9cs[@]}") j9a=${j9s[*]}
-printf '%-52s %9s %9s %6s %10s %10s   (runs: %s)\n' "host-host, all ours, MTU 9000 (vs ref at 1500)" "$ref1500" "$j9" \
+want "MTU 9000" && printf '%-52s %9s %9s %6s %10s %10s   (runs: %s)\n' "host-host, all ours, MTU 9000 (vs ref at 1500)" "$ref1500" "$j9" \
 	"$(ratio "$j9" "$ref1500")" "" "$j9c" "$j9a"
 echo
 printf '%-52s %19s %19s\n' "ping RTT ms, median / p99 (lower is better)" reference ours
@@ -276,18 +281,20 @@ pingrow() {
 	IFS='|' read -r name r rp o op _ <<<"$1"
 	printf '%-52s %9s / %7s %9s / %7s   ratio ours/ref: %s / %s\n' "$name" "$r" "$rp" "$o" "$op" "$(ratio "$o" "$r")" "$(ratio "$op" "$rp")"
 }
-pingrow "$(both "one switch, all ours vs all real" one_switch ref ref 1500 ping -- one_switch ours ours 1500 ping)"
-pingrow "$(both "one switch, only the switch ours" one_switch ref ref 1500 ping -- one_switch ours ref 1500 ping)"
-pingrow "$(both "cable, all ours vs all real" two_switches ref ref ref ping -- two_switches ours ours ours ping)"
+want "ping one switch, all ours vs all real" && pingrow "$(both "one switch, all ours vs all real" one_switch ref ref 1500 ping -- one_switch ours ours 1500 ping)"
+want "ping one switch, only the switch ours" && pingrow "$(both "one switch, only the switch ours" one_switch ref ref 1500 ping -- one_switch ours ref 1500 ping)"
+want "ping cable, all ours vs all real" && pingrow "$(both "cable, all ours vs all real" two_switches ref ref ref ping -- two_switches ours ours ours ping)"
 echo
 printf '%-52s %19s %19s %6s\n' "64-byte frames, unbatched senders: fr/s (share)" reference ours ratio
 for pairs in 1 2; do
+	want "frames $pairs" || continue
 	IFS='|' read -r _ r rs o os _ <<<"$(both x frames ref "$pairs" -- frames ours "$pairs")"
 	printf '%-52s %10s (%4s%%) %10s (%4s%%) %6s\n' "$pairs -> $pairs" "$r" "$rs" "$o" "$os" "$(ratio "$o" "$r")"
 done
 echo
 printf '%-52s %9s %10s\n' "ceiling: the kernel, same namespaces" "Mbit/s" "ping ms"
 for k in bridge veth; do
+	want "kernel $k" || continue
 	read -r m _ <<<"$(kernel "$k" tcp)"
 	read -r p pp <<<"$(kernel "$k" ping)"
 	printf '%-52s %9s %10s\n' "Linux $k" "$m" "$p / $pp"

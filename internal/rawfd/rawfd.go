@@ -174,6 +174,20 @@ func (f *FD) mapErr(e syscall.Errno) error {
 	return e
 }
 
+// Control runs fn with the descriptor, which stays open until fn returns; it returns ErrClosed without
+// running fn once Close or Shutdown was called. fn must not block for long: Close waits for it. It is for
+// callers that do their own non-blocking system calls on the descriptor (recvmmsg, sendmmsg) from a poll
+// loop of their own.
+func (f *FD) Control(fn func(fd int)) error {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if f.closed.Load() {
+		return ErrClosed
+	}
+	fn(f.fd)
+	return nil
+}
+
 // Shutdown makes blocked and later I/O return ErrClosed, keeping the descriptors open.
 func (f *FD) Shutdown() {
 	if f.closed.Swap(true) {

@@ -155,6 +155,11 @@ func (l *link) RawData() (syscall.RawConn, error) {
 	return l.data.SyscallConn()
 }
 
+// RawFD returns the data socket of a connection opened raw (DialOptions.Raw, Request.Raw), or nil. Its
+// Control method gives the descriptor for the caller's own non-blocking system calls; the caller must
+// not close it or change its mode.
+func (l *link) RawFD() *rawfd.FD { return l.raw }
+
 // errOpenedRaw is RawData's error for a connection opened raw.
 var errOpenedRaw = errors.New("vde: connection opened raw: use RawDesc")
 

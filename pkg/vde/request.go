@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/govde/govde/internal/rawfd"
 	"github.com/govde/govde/internal/sockfile"
 	"github.com/govde/govde/pkg/frame"
 )
@@ -41,6 +42,10 @@ type Request struct {
 	// UID is Cred.UID, the requesting user, used for port access control and as the owner of the data
 	// socket when the switch runs as root.
 	UID int
+	// Raw, set before Accept, keeps the data socket out of the Go runtime's poller, as DialOptions.Raw
+	// does for a client: the ServerConn is then a frame.Raw, RawFD gives its descriptor and RawData fails.
+	// A switch that polls its ports itself uses it.
+	Raw bool
 
 	data    *net.UnixConn // connected to the client socket, bound by Accept
 	ctl     *net.UnixConn
@@ -108,14 +113,27 @@ func (r *Request) accept(port int, attach func(*ServerConn) error) (*ServerConn,
 			perm.GID = opt.MgmtGroup
 		}
 	}
-	rc, err := r.data.SyscallConn()
-	if err != nil {
-		return nil, err
+	// The data socket is named after its descriptor number, unique while the connection lives: for a raw
+	// one, the number of the duplicate kept out of the poller.
+	var raw *rawfd.FD
+	var control func(func(fd uintptr)) error
+	if r.Raw {
+		var err error
+		if raw, err = rawData(r.data); err != nil {
+			return nil, fmt.Errorf("data socket: %w", err)
+		}
+		control = func(f func(fd uintptr)) error { return raw.Control(func(fd int) { f(uintptr(fd)) }) }
+	} else {
+		rc, err := r.data.SyscallConn()
+		if err != nil {
+			return nil, err
+		}
+		control = rc.Control
 	}
 	var path string
 	var node sockfile.Node
 	var berr error
-	cerr := rc.Control(func(fd uintptr) {
+	cerr := control(func(fd uintptr) {
 		name := fmt.Sprintf("%03d.%d", port, fd)
 		path = filepath.Join(r.l.dir, name)
 		d, err := r.l.openDir()
@@ -127,10 +145,16 @@ func (r *Request) accept(port int, attach func(*ServerConn) error) (*ServerConn,
 		node, berr = sockfile.Bind(int(fd), d, name, perm, sockfile.ReplaceAny)
 	})
 	if err := errors.Join(cerr, berr); err != nil {
+		if raw != nil {
+			raw.Close()
+		}
 		return nil, fmt.Errorf("bind data socket %s: %w", path, err)
 	}
 	fail := func(err error) (*ServerConn, error) {
 		sockfile.Remove(path, node)
+		if raw != nil {
+			raw.Close()
+		}
 		return nil, err
 	}
 	var reply [SockaddrLen]byte
@@ -142,7 +166,13 @@ func (r *Request) accept(port int, attach func(*ServerConn) error) (*ServerConn,
 	if crc, err := r.ctl.SyscallConn(); err == nil {
 		crc.Control(func(fd uintptr) { id = int(fd) })
 	}
-	sc := &ServerConn{link: newLink(r.data, r.ctl), path: path, node: node, port: port, id: id, msg: r.Message, cred: r.Cred}
+	var l *link
+	if raw != nil {
+		l = newRawLink(raw, r.ctl)
+	} else {
+		l = newLink(r.data, r.ctl)
+	}
+	sc := &ServerConn{link: l, path: path, node: node, port: port, id: id, msg: r.Message, cred: r.Cred}
 	sc.cleanup = sc.unlink
 	if attach != nil {
 		if err := attach(sc); err != nil {

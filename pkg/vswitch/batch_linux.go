@@ -85,7 +85,11 @@ func (r *rx) send(fd uintptr) bool {
 			// A single destination: wait for it to drain (POLLOUT: down to a quarter of the send
 			// buffer), for at most congestionWait, after which it counts as stuck, not slow.
 			if r.mayWait && !g.e.stalled.Load() {
-				if g.e.wdl != nil {
+				if r.plane && g.e.rfd != nil {
+					g.wait = true // the plane parks the source and polls g.e for POLLOUT
+					return true
+				}
+				if g.e.wdl != nil && g.e.rfd == nil {
 					g.wait = true // waitDrain parks in the runtime poller
 					return true
 				}

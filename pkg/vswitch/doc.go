@@ -9,23 +9,32 @@
 // tag insertion and removal, hub mode — except that frames up to frame.MaxLen are forwarded intact
 // instead of being truncated at 1518 bytes.
 //
-// Every endpoint has its own reader goroutine that forwards inline; VDE data sockets are read with
-// recvmmsg and written with non-blocking sendmmsg (scatter/gather, so adding or removing a tag
-// copies nothing). A destination that cannot take a frame now (full socket queue, full out-queue,
-// frame larger than a TAP's MTU) drops it and counts the drop: one slow client never slows the
-// others. The forwarding path does not allocate in steady state.
+// VDE data sockets are read by the plane (plane_linux.go): one thread, locked, that polls all of them
+// with ppoll(2), as vde_switch's single thread does, reads the ready ones with recvmmsg and forwards each
+// batch inline, writing to the other data sockets with non-blocking sendmmsg (scatter/gather, so adding
+// or removing a tag copies nothing) and to TAPs directly. The sockets are kept out of the Go runtime's
+// poller (vde.Request.Raw). Other endpoints (TAPs, any frame.Endpoint) have a reader goroutine each that
+// forwards inline the same way. A destination that cannot take a frame now (full socket queue, full
+// out-queue, frame larger than a TAP's MTU) drops it and counts the drop: one slow client never slows
+// the others. The forwarding path does not allocate in steady state.
+//
+// Why one polling thread: with a reader goroutine per socket, parked in the runtime poller, every
+// frame of a TCP flow (and every ACK) cost a poller wake-up, a goroutine hand-off between threads and a
+// futex wake; on 2 cores a TCP flow through the switch then took 28–38 CPU seconds per GB against
+// vde_switch's 20–23, and ran at 0.53–0.55× its throughput. With the plane: 17.5 s/GB and 1.48× in the
+// same run (scripts/bench-tcp.sh). The poll thread does not suffer what made a per-reader poll(2) slow
+// earlier: with a single thread blocked in a system call a P stays idle, so sysmon does not retake it.
 //
 // Back-pressure: a batch bound for one destination whose socket is full waits for it to drain
 // (congestionWait at most; a destination that does not drain in that time is marked stalled and
-// its frames dropped at once until it takes one again). The wait parks the reader goroutine in the
-// runtime poller under a write deadline; it must not sleep in a system call. Measured on a TCP flow
-// between two namespaced hosts behind plug2tap (iperf3, 2 cores), the earlier ppoll(2) wait (250 µs
-// slices) made the runtime's sysmon take the P of the sleeping thread and keep itself on its 20 µs
-// tick: perf put runtime.sysmon at 30 % of the switch's CPU (usleep alone 23 %), context switches
-// were 0.45–1.0 per frame against vde_switch's 0.05–0.1, and the switch spent 2–3× vde_switch's CPU
-// per frame. Blocking system calls on the forwarding threads are what to avoid here; a reader that
-// sleeps in poll(2) itself (as vde_switch's single thread does) was tried and measured worse, for the
-// same reason: with two readers blocked, no P is idle and sysmon retakes both on every tick.
+// its frames dropped at once until it takes one again). In the plane the source is parked (not read)
+// while its destination is polled for POLLOUT, the other sockets going on. Reader goroutines park in
+// the runtime poller under a write deadline where the destination has one, and must not sleep in a
+// system call otherwise: measured on a TCP flow between two namespaced hosts behind plug2tap (iperf3,
+// 2 cores), a ppoll(2) wait (250 µs slices) on reader goroutines made the runtime's sysmon take the P
+// of the sleeping thread and keep itself on its 20 µs tick: perf put runtime.sysmon at 30 % of the
+// switch's CPU (usleep alone 23 %), context switches were 0.45–1.0 per frame against vde_switch's
+// 0.05–0.1. With two such readers blocked, no P is idle and sysmon retakes both on every tick.
 //
 // Management methods (ports, VLANs, MAC table, FSTP settings) are safe for concurrent use with
 // forwarding and with each other; errors they return are syscall.Errno values, as the management
@@ -43,6 +52,6 @@
 // VLAN as vde_switch does with FSTP off.
 //
 // Source files: switch.go (Switch, Config, MAC table methods), endpoint.go (endpoints), serve.go
-// (VDE data sockets, TAPs), port.go, vlan.go, fdb.go (MAC table), forward.go and batch_linux.go
-// (the forwarding path), events.go, macmove.go, fstp.go.
+// (VDE data sockets, TAPs), port.go, vlan.go, fdb.go (MAC table), forward.go, batch_linux.go and
+// plane_linux.go (the forwarding path), events.go, macmove.go, fstp.go.
 package vswitch

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/govde/govde/internal/rawfd"
 	"github.com/govde/govde/pkg/frame"
 )
 
@@ -32,6 +33,7 @@ type endpoint struct {
 
 	ep  frame.Endpoint
 	raw syscall.RawConn // non-nil: batched non-blocking datagram I/O
+	rfd *rawfd.FD       // non-nil: the same on a socket opened raw, read by the plane
 	// wdl sets the write deadline of raw (nil if the endpoint has none): it bounds a congestion
 	// wait parked in the runtime poller. waitMu serializes those waits.
 	wdl    func(time.Time) error
@@ -64,6 +66,7 @@ type epSpec struct {
 	port0  bool  // the reserved management port
 	done   <-chan struct{}
 	raw    syscall.RawConn
+	rfd    *rawfd.FD
 	direct bool
 }
 
@@ -134,7 +137,8 @@ func (s *Switch) attach(sp epSpec) (*endpoint, error) {
 		s.nextID++
 	}
 	e := &endpoint{id: sp.id, module: sp.module, descr: sp.descr, uid: sp.uid, port: p,
-		ep: sp.ep, raw: sp.raw, done: sp.done, direct: sp.direct && sp.raw == nil, quit: make(chan struct{})}
+		ep: sp.ep, raw: sp.raw, rfd: sp.rfd, done: sp.done, direct: sp.direct && sp.raw == nil && sp.rfd == nil,
+		quit: make(chan struct{})}
 	if d, ok := sp.ep.(interface{ SetWriteDeadline(time.Time) error }); ok && e.raw != nil {
 		e.wdl = d.SetWriteDeadline
 	}
@@ -143,7 +147,7 @@ func (s *Switch) attach(sp epSpec) (*endpoint, error) {
 		mtu, _ := m.MTU()
 		e.curMTU.Store(int64(mtu))
 	}
-	if e.raw == nil && !e.direct {
+	if e.raw == nil && e.rfd == nil && !e.direct {
 		e.out = make(chan *pkt, outQueueLen)
 	}
 	if bw, ok := sp.ep.(batchWriter); ok && e.direct {
@@ -155,20 +159,30 @@ func (s *Switch) attach(sp epSpec) (*endpoint, error) {
 		joined = p.vlansLocked()
 	}
 	p.setEPsLocked(append([]*endpoint{e}, p.eps...))
-	s.wg.Add(1)
+	if e.rfd == nil {
+		s.wg.Add(1)
+	}
 	s.mu.Unlock()
 
 	s.emitPort(EventEndpointAdd, p.num, e.id, "")
 	s.emitPort(EventPortDescr, p.num, e.id, e.descr)
 	s.topologyChange(joined...)
-	go func() {
-		defer s.wg.Done()
-		if e.raw != nil {
-			s.rawReadLoop(e)
-		} else {
-			s.readLoop(e)
+	switch {
+	case e.rfd != nil:
+		if !s.plane.add(e) {
+			s.removeEndpoint(e)
 		}
-	}()
+	case e.raw != nil:
+		go func() {
+			defer s.wg.Done()
+			s.rawReadLoop(e)
+		}()
+	default:
+		go func() {
+			defer s.wg.Done()
+			s.readLoop(e)
+		}()
+	}
 	if e.out != nil {
 		s.wg.Go(func() { s.writeLoop(e) })
 	}
@@ -205,6 +219,9 @@ func (s *Switch) removeEndpoint(e *endpoint) {
 	}
 	s.mu.Unlock()
 	close(e.quit)
+	if e.rfd != nil {
+		s.plane.remove(e)
+	}
 	e.ep.Close()
 	s.emitPort(EventEndpointDel, p.num, e.id, "")
 	if last {

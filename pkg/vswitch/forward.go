@@ -70,8 +70,10 @@ type rx struct {
 	ngroups int
 	cur     *txGroup
 	sendFn  func(fd uintptr) bool
+	sendRaw func(fd int)
 	waitFn  func(fd uintptr) bool
 	mayWait bool // the batch has a single destination (see congestionWait)
+	plane   bool // read by the plane: a congestion wait parks the source (flush returns false)
 	pfd     [1]unix.PollFd
 	pwait   unix.Timespec
 
@@ -87,6 +89,7 @@ type rx struct {
 func newRx(s *Switch, src *endpoint) *rx {
 	r := &rx{s: s, src: src}
 	r.sendFn = r.send
+	r.sendRaw = func(fd int) { r.send(uintptr(fd)) }
 	r.waitFn = r.sendWait
 	return r
 }
@@ -224,7 +227,7 @@ func (r *rx) emit(p *port, i int, b []byte, mode uint8) {
 	r.countOut(p, n)
 	for _, d := range eps {
 		switch {
-		case d.raw != nil:
+		case d.raw != nil || d.rfd != nil:
 			r.group(d).add(b, mode, &r.tags[i])
 		case d.bw != nil:
 			r.queueDirect(d, transform(r.tmp[:], b, mode, &r.tags[i]))
@@ -236,29 +239,69 @@ func (r *rx) emit(p *port, i int, b []byte, mode uint8) {
 	}
 }
 
-// flush sends the batched frames and publishes the batch's counters.
-func (r *rx) flush() {
+// flush sends the batched frames and publishes the batch's counters. It returns false when a reader of
+// the plane must wait for the batch's single destination (r.cur) to drain: the plane then calls resume.
+func (r *rx) flush() bool {
 	r.mayWait = r.ngroups == 1
 	for _, g := range r.groups[:r.ngroups] {
 		r.cur = g
-		err := g.e.raw.Write(r.sendFn)
-		if err != nil && g.e.wdl != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-			// Another source's congestion wait has just timed out and not yet cleared its
-			// deadline (it does so before releasing waitMu): try again once it has.
-			g.e.waitMu.Lock()
-			g.e.waitMu.Unlock()
+		var err error
+		if g.e.rfd != nil {
+			err = g.e.rfd.Control(r.sendRaw)
+		} else {
 			err = g.e.raw.Write(r.sendFn)
+			if err != nil && g.e.wdl != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+				// Another source's congestion wait has just timed out and not yet cleared its
+				// deadline (it does so before releasing waitMu): try again once it has.
+				g.e.waitMu.Lock()
+				g.e.waitMu.Unlock()
+				err = g.e.raw.Write(r.sendFn)
+			}
 		}
 		if err != nil {
 			g.drops += uint64(g.n - g.sent)
 		} else if g.wait {
+			if r.plane {
+				return false
+			}
 			r.waitDrain(g)
 		}
-		if g.drops > 0 {
-			g.e.port.out.drops.Add(g.drops)
-		}
-		g.reset()
+		r.endGroup(g)
 	}
+	r.finish()
+	return true
+}
+
+// resume goes on with a batch whose flush returned false: it sends what is left of it (expired: drops
+// it and marks the destination stalled) and reports whether the batch is done; if not, the plane keeps
+// waiting.
+func (r *rx) resume(expired bool) bool {
+	g := r.cur
+	g.wait = false
+	if expired {
+		g.e.stalled.Store(true)
+		g.drops += uint64(g.n - g.sent)
+		g.sent = g.n
+	} else if err := g.e.rfd.Control(r.sendRaw); err != nil {
+		g.drops += uint64(g.n - g.sent)
+		g.sent = g.n
+	} else if g.wait {
+		return false
+	}
+	r.endGroup(g)
+	r.finish()
+	return true
+}
+
+func (r *rx) endGroup(g *txGroup) {
+	if g.drops > 0 {
+		g.e.port.out.drops.Add(g.drops)
+	}
+	g.reset()
+}
+
+// finish ends a batch: batch writers flushed, counters published.
+func (r *rx) finish() {
 	r.ngroups = 0
 	r.cur = nil
 	for i, d := range r.bws {

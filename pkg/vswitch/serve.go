@@ -65,9 +65,12 @@ func (s *Switch) handleRequest(req *vde.Request) {
 	}
 	// The endpoint joins the switch before the reply goes out, so that nothing sent to the client
 	// after it has connected is lost.
+	req.Raw = batched // read by the plane
 	_, err = req.AcceptWith(p.num, func(sc *vde.ServerConn) error {
 		sp.ep, sp.id, sp.port, sp.port0, sp.done = sc, sc.ID(), p.num, p.num == 0, sc.Done()
-		if rc, err := sc.RawData(); err == nil && batched {
+		if rf := sc.RawFD(); rf != nil {
+			sp.rfd = rf
+		} else if rc, err := sc.RawData(); err == nil && batched {
 			sp.raw = rc
 		}
 		_, err := s.attach(sp) // fails if the port was taken meanwhile by another user, or on Close

@@ -85,6 +85,8 @@ type Switch struct {
 
 	fstp fstpState // guarded by mu
 
+	plane *plane // reads the VDE data sockets opened raw
+
 	ev events
 
 	done      chan struct{}
@@ -152,6 +154,11 @@ func New(cfg Config) (*Switch, error) {
 	if s.logf == nil {
 		s.logf = func(string, ...any) {}
 	}
+	pl, err := newPlane(s)
+	if err != nil {
+		return nil, fmt.Errorf("data plane: %w", err)
+	}
+	s.plane = pl
 	s.publishLocked()
 	s.wg.Go(s.ageLoop)
 	return s, nil
@@ -193,8 +200,10 @@ func (s *Switch) Close() error {
 		for _, e := range eps {
 			s.removeEndpoint(e)
 		}
+		s.plane.stop()
 	})
 	s.wg.Wait()
+	s.plane.close()
 	return nil
 }
 

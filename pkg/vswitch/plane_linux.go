@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package vswitch
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/govde/govde/internal/rawfd"
+	"golang.org/x/sys/unix"
+)
+
+// The plane reads every VDE data socket of the switch from one thread, as vde_switch does: one
+// ppoll(2) over all of them, recvmmsg on the ready ones, each batch forwarded inline (sendmmsg to
+// the other data sockets, writes to TAPs). The sockets are opened raw (vde.Request.Raw): the Go
+// runtime's poller never sees them, so a frame costs no poller wake-up, no goroutine hand-off and no
+// futex; on a TCP flow through the switch, a frame and its ACK used to cost one of each per frame
+// (see doc.go for the figures).
+//
+// A batch bound for a single destination whose socket is full parks its source: the source is not
+// read again, and the destination is polled for POLLOUT, until the destination has taken the rest
+// of the batch or congestionWait has passed (then the rest is dropped and the destination marked
+// stalled). The other ports go on meanwhile.
+type plane struct {
+	s   *Switch
+	efd int // eventfd: endpoints added or removed, or the switch closing
+
+	mu      sync.Mutex
+	pending []*endpoint // added since the loop last looked
+	changed atomic.Bool
+	started bool
+	closed  bool // efd released
+
+	// Owned by the loop.
+	eps   []*planeEP
+	pfd   []unix.PollFd
+	outs  []*endpoint // destinations polled for POLLOUT, after the eps in pfd
+	dirty bool        // pfd must be rebuilt
+	ts    unix.Timespec
+}
+
+// A planeEP is one data socket read by the plane, with its forwarding state.
+type planeEP struct {
+	e        *endpoint
+	r        *rx
+	rb       *rxBatch
+	parked   *endpoint // the destination the source waits for, or nil
+	deadline int64     // when the wait ends (Switch.now)
+	recvFn   func(fd int)
+}
+
+func newPlane(s *Switch) (*plane, error) {
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return nil, err
+	}
+	return &plane{s: s, efd: efd}, nil
+}
+
+// wake makes the loop look at its endpoints again.
+func (pl *plane) wake() {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	pl.wakeLocked()
+}
+
+func (pl *plane) wakeLocked() {
+	if pl.closed {
+		return
+	}
+	pl.changed.Store(true)
+	one := [8]byte{1}
+	unix.Write(pl.efd, one[:])
+}
+
+// add hands e (opened raw) to the plane, starting the loop on first use. It reports false when the
+// switch is closing; the caller then removes e.
+func (pl *plane) add(e *endpoint) bool {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	select {
+	case <-pl.s.done:
+		return false
+	default:
+	}
+	pl.pending = append(pl.pending, e)
+	if !pl.started {
+		pl.started = true
+		pl.s.wg.Go(pl.run)
+	}
+	pl.wakeLocked()
+	return true
+}
+
+// remove tells the loop that e is going; removeEndpoint calls it before closing e, whose descriptor
+// the loop then no longer uses (rawfd.FD.Control fails once it is closed).
+func (pl *plane) remove(*endpoint) { pl.wake() }
+
+// stop wakes the loop so that it sees the switch closing.
+func (pl *plane) stop() {
+	pl.wake()
+}
+
+// close releases the eventfd once the loop has ended (or never started).
+func (pl *plane) close() {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if !pl.closed {
+		pl.closed = true
+		unix.Close(pl.efd)
+	}
+}
+
+func (pl *plane) run() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	pl.dirty = true
+	var buf [8]byte
+	for {
+		if pl.changed.Swap(false) {
+			unix.Read(pl.efd, buf[:])
+			if pl.closing() {
+				pl.drop()
+				return
+			}
+			pl.sync()
+		}
+		if pl.dirty {
+			pl.rebuild()
+		}
+		var tsp *unix.Timespec
+		if d, ok := pl.nextDeadline(); ok {
+			if d < 0 {
+				d = 0
+			}
+			pl.ts = unix.NsecToTimespec(d)
+			tsp = &pl.ts
+		}
+		_, _, errno := unix.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pl.pfd[0])), uintptr(len(pl.pfd)),
+			uintptr(unsafe.Pointer(tsp)), 0, 0, 0)
+		if errno != 0 && errno != unix.EINTR {
+			// Only EFAULT/EINVAL/ENOMEM are possible: nothing to wait for but a change.
+			pl.s.logf("data plane: ppoll: %v", errno)
+		}
+		if pl.pfd[0].Revents != 0 {
+			pl.changed.Store(true)
+		}
+		now := pl.s.now()
+		// Parked sources first: their destinations may have drained, or their wait ended.
+		for i, d := range pl.outs {
+			pf := &pl.pfd[1+len(pl.eps)+i]
+			for _, pe := range pl.eps {
+				if pe.parked == d && (pf.Revents != 0 || now >= pe.deadline) {
+					pl.resume(pe, now >= pe.deadline && pf.Revents == 0)
+				}
+			}
+		}
+		for i, pe := range pl.eps {
+			pf := &pl.pfd[1+i]
+			if pf.Revents == 0 || pe.parked != nil || pe.e == nil {
+				continue
+			}
+			pl.read(pe)
+		}
+	}
+}
+
+func (pl *plane) closing() bool {
+	select {
+	case <-pl.s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// sync takes the endpoints added meanwhile and forgets the removed ones.
+func (pl *plane) sync() {
+	pl.mu.Lock()
+	add := pl.pending
+	pl.pending = nil
+	pl.mu.Unlock()
+	for _, e := range add {
+		r := newRx(pl.s, e)
+		r.plane = true
+		pe := &planeEP{e: e, r: r, rb: newRxBatch()}
+		pe.recvFn = pe.rb.recvRaw
+		pl.eps = append(pl.eps, pe)
+	}
+	kept := pl.eps[:0]
+	for _, pe := range pl.eps {
+		if pe.e != nil && !pl.gone(pe.e) {
+			kept = append(kept, pe)
+			continue
+		}
+		if pe.parked != nil {
+			pl.resume(pe, true)
+		}
+	}
+	clear(pl.eps[len(kept):])
+	pl.eps = kept
+	pl.dirty = true
+}
+
+// gone reports whether e was removed from the switch.
+func (pl *plane) gone(e *endpoint) bool {
+	select {
+	case <-e.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// drop ends the batches of parked sources when the switch closes.
+func (pl *plane) drop() {
+	for _, pe := range pl.eps {
+		if pe.parked != nil {
+			pl.resume(pe, true)
+		}
+	}
+	pl.eps = nil
+}
+
+// rebuild lays out pfd: the eventfd, every source (POLLIN unless parked), every destination a
+// source is parked on (POLLOUT).
+func (pl *plane) rebuild() {
+	pl.dirty = false
+	pl.pfd = append(pl.pfd[:0], unix.PollFd{Fd: int32(pl.efd), Events: unix.POLLIN})
+	pl.outs = pl.outs[:0]
+	for _, pe := range pl.eps {
+		var ev int16 = unix.POLLIN
+		if pe.parked != nil {
+			ev = 0
+			if !containsEP(pl.outs, pe.parked) {
+				pl.outs = append(pl.outs, pe.parked)
+			}
+		}
+		pl.pfd = append(pl.pfd, unix.PollFd{Fd: int32(pe.e.rfd.Fd()), Events: ev})
+	}
+	for _, d := range pl.outs {
+		pl.pfd = append(pl.pfd, unix.PollFd{Fd: int32(d.rfd.Fd()), Events: unix.POLLOUT})
+	}
+}
+
+func containsEP(s []*endpoint, e *endpoint) bool {
+	for _, x := range s {
+		if x == e {
+			return true
+		}
+	}
+	return false
+}
+
+// nextDeadline returns the time until the earliest end of a congestion wait, if a source is parked.
+func (pl *plane) nextDeadline() (int64, bool) {
+	first, ok := int64(0), false
+	for _, pe := range pl.eps {
+		if pe.parked != nil && (!ok || pe.deadline < first) {
+			first, ok = pe.deadline, true
+		}
+	}
+	if !ok {
+		return 0, false
+	}
+	return first - pl.s.now(), true
+}
+
+// read receives a batch from pe and forwards it.
+func (pl *plane) read(pe *planeEP) {
+	rb := pe.rb
+	rb.n, rb.err = 0, nil
+	if err := pe.e.rfd.Control(pe.recvFn); err != nil {
+		pl.lose(pe)
+		return
+	}
+	if rb.err != nil {
+		if rb.err == unix.ECONNREFUSED || rb.err == unix.EAGAIN {
+			return // the peer went away for a moment (its ctl socket decides), or nothing after all
+		}
+		pl.lose(pe)
+		return
+	}
+	r := pe.r
+	r.begin()
+	for i := 0; i < rb.n; i++ {
+		m := &rb.msgs[i]
+		if m.Hdr.Flags&unix.MSG_TRUNC != 0 {
+			r.inDrops++
+			continue
+		}
+		r.handle(i, rb.bufs[i][:m.Len])
+	}
+	if !r.flush() {
+		pe.parked = r.cur.e
+		pe.deadline = pl.s.now() + int64(congestionWait)
+		pl.dirty = true
+	}
+}
+
+// resume goes on with a parked source's batch; expired ends it, dropping what is left.
+func (pl *plane) resume(pe *planeEP, expired bool) {
+	if pe.r.resume(expired) {
+		pe.parked = nil
+		pl.dirty = true
+	}
+}
+
+// lose removes an endpoint whose socket failed; the loop stops reading it at once.
+func (pl *plane) lose(pe *planeEP) {
+	e := pe.e
+	if pe.parked != nil {
+		pl.resume(pe, true)
+	}
+	pe.e = nil
+	pl.changed.Store(true) // sync drops it
+	go pl.s.removeEndpoint(e)
+}
+
+// recvRaw is rxBatch.recv for a descriptor the caller polls itself: EAGAIN is returned, not waited for.
+func (rb *rxBatch) recvRaw(fd int) {
+	if !rb.recv(uintptr(fd)) {
+		rb.n, rb.err = 0, unix.EAGAIN
+	}
+}
+
+// rawFDer is a connection opened raw (vde.ServerConn with Request.Raw).
+type rawFDer interface{ RawFD() *rawfd.FD }
