@@ -95,7 +95,7 @@ func (r *rx) send(fd uintptr) bool {
 				}
 				now := r.s.now()
 				if deadline == 0 {
-					deadline = now + int64(congestionWait)
+					deadline = now + int64(r.s.congWait)
 				}
 				if now < deadline {
 					r.pfd[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLOUT}
@@ -150,7 +150,7 @@ func (r *rx) waitDrain(g *txGroup) {
 	g.wait = false
 	e := g.e
 	e.waitMu.Lock()
-	e.wdl(time.Now().Add(congestionWait))
+	e.wdl(time.Now().Add(r.s.congWait))
 	err := e.raw.Write(r.waitFn)
 	e.wdl(time.Time{})
 	e.waitMu.Unlock()

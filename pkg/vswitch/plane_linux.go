@@ -39,6 +39,8 @@ type plane struct {
 	outs  []*endpoint // destinations polled for POLLOUT, after the eps in pfd
 	dirty bool        // pfd must be rebuilt
 	ts    unix.Timespec
+
+	nparked atomic.Int64 // sources parked now (for tests)
 }
 
 // A planeEP is one data socket read by the plane, with its forwarding state.
@@ -189,6 +191,11 @@ func (pl *plane) sync() {
 		pe.recvFn = pe.rb.recvRaw
 		pl.eps = append(pl.eps, pe)
 	}
+	for _, pe := range pl.eps {
+		if pe.parked != nil && pl.gone(pe.parked) {
+			pl.resume(pe, true) // its destination went away: the rest of the batch is lost
+		}
+	}
 	kept := pl.eps[:0]
 	for _, pe := range pl.eps {
 		if pe.e != nil && !pl.gone(pe.e) {
@@ -295,8 +302,9 @@ func (pl *plane) read(pe *planeEP) {
 	}
 	if !r.flush() {
 		pe.parked = r.cur.e
-		pe.deadline = pl.s.now() + int64(congestionWait)
+		pe.deadline = pl.s.now() + int64(pl.s.congWait)
 		pl.dirty = true
+		pl.nparked.Add(1)
 	}
 }
 
@@ -305,6 +313,7 @@ func (pl *plane) resume(pe *planeEP, expired bool) {
 	if pe.r.resume(expired) {
 		pe.parked = nil
 		pl.dirty = true
+		pl.nparked.Add(-1)
 	}
 }
 

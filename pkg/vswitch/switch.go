@@ -85,7 +85,8 @@ type Switch struct {
 
 	fstp fstpState // guarded by mu
 
-	plane *plane // reads the VDE data sockets opened raw
+	plane    *plane        // reads the VDE data sockets opened raw
+	congWait time.Duration // congestionWait; tests lengthen it
 
 	ev events
 
@@ -150,6 +151,7 @@ func New(cfg Config) (*Switch, error) {
 		fdb:      newFDB(cfg.HashSize, cfg.HashMax),
 		fstp:     newFSTPState(),
 		done:     make(chan struct{}),
+		congWait: congestionWait,
 	}
 	if s.logf == nil {
 		s.logf = func(string, ...any) {}
