@@ -130,6 +130,7 @@ type side struct {
 	start, end    int // stream: unparsed input is in[start:end]
 	skip          int // stream: bytes of an oversize record still to discard
 	out           outq
+	mm            *mmsgBufs // a datagram socket: read with recvmmsg
 }
 
 // init duplicates the descriptors of d; cnt counts the frames going to this side.
@@ -168,6 +169,14 @@ func (s *side) init(d frame.RawDesc, cnt *Counters) bool {
 		s.out.buf = make([]byte, frame.MaxLen)
 	}
 	s.out.fd, s.out.c = s.wfd, cnt
+	if !s.stream && s.fr == nil {
+		if isDgramSocket(s.rfd) {
+			s.mm = newMmsgBufs()
+		}
+		if isDgramSocket(s.wfd) {
+			s.out.mm = newMmsgBufs()
+		}
+	}
 	return true
 }
 
@@ -233,7 +242,7 @@ func (l *loop) run() error {
 			dst.out.mu.Lock()
 			room := dst.out.room()
 			src.out.mu.Lock()
-			pending, werr := src.out.end > src.out.off, src.out.err
+			pending, werr := src.out.pending(), src.out.err
 			src.out.mu.Unlock()
 			dst.out.mu.Unlock()
 			if werr != nil {
@@ -330,9 +339,21 @@ func (l *loop) pump(i int, readable bool) error {
 	if src.stream {
 		err = l.parse(src, o, dir)
 	}
-	for n := 0; err == nil && (readable || src.fr != nil && src.fr.Buffered()) && n < batch && o.room() && l.held(dir) <= 0; n++ {
+	for n := 0; err == nil && (readable || src.fr != nil && src.fr.Buffered()) && n < batch && l.held(dir) <= 0; n++ {
 		if n > 0 && !src.rnb {
 			break
+		}
+		if !o.room() {
+			// Write what waits (a full sendmmsg ring, say) and go on reading if that made room.
+			if err = o.flush(); err != nil || !o.room() {
+				break
+			}
+			// Records already read come first.
+			if src.stream {
+				if err = l.parse(src, o, dir); err != nil || !o.room() {
+					break
+				}
+			}
 		}
 		var more bool
 		if more, err = l.readOnce(src, o, dir); !more {
@@ -345,9 +366,12 @@ func (l *loop) pump(i int, readable bool) error {
 	return err
 }
 
-// readOnce does one read(2) from src and delivers what it got; more is false when the descriptor had
-// nothing (EAGAIN).
+// readOnce does one read(2) from src (one recvmmsg from a datagram socket) and delivers what it got;
+// more is false when the descriptor had nothing (EAGAIN).
 func (l *loop) readOnce(src *side, o *outq, dir Dir) (more bool, err error) {
+	if src.mm != nil {
+		return l.readMmsg(src, o, dir)
+	}
 	var b []byte
 	if src.stream {
 		if src.start == src.end {
@@ -360,6 +384,9 @@ func (l *loop) readOnce(src *side, o *outq, dir Dir) (more bool, err error) {
 	} else {
 		b = src.in
 	}
+	if len(b) == 0 {
+		return false, nil // a full buffer of records waits for room (pump parses it first)
+	}
 	var n int
 	var e syscall.Errno
 	if src.fr != nil {
@@ -367,18 +394,8 @@ func (l *loop) readOnce(src *side, o *outq, dir Dir) (more bool, err error) {
 	} else {
 		n, e = sysIO(syscall.SYS_READ, src.rfd, b, src.rnb)
 	}
-	switch e {
-	case 0:
-	case syscall.EAGAIN, syscall.EINTR:
-		return false, nil
-	case syscall.ECONNREFUSED:
-		return true, nil // an ICMP or peer-gone report for an earlier send; reads go on
-	case syscall.ECONNRESET:
-		return false, io.EOF // the switch closed our port
-	case syscall.EBADF, syscall.EBADFD:
-		return false, net.ErrClosed
-	default:
-		return false, os.NewSyscallError("read", e)
+	if e != 0 {
+		return l.readErr(e)
 	}
 	if !src.stream {
 		l.deliver(o, dir, src.in[:n])
@@ -392,6 +409,22 @@ func (l *loop) readOnce(src *side, o *outq, dir Dir) (more bool, err error) {
 	}
 	src.end += int(n)
 	return true, l.parse(src, o, dir)
+}
+
+// readErr maps a read error: more is true when reading may go on.
+func (l *loop) readErr(e syscall.Errno) (more bool, err error) {
+	switch e {
+	case syscall.EAGAIN, syscall.EINTR:
+		return false, nil
+	case syscall.ECONNREFUSED:
+		return true, nil // an ICMP or peer-gone report for an earlier send; reads go on
+	case syscall.ECONNRESET:
+		return false, io.EOF // the switch closed our port
+	case syscall.EBADF, syscall.EBADFD:
+		return false, net.ErrClosed
+	default:
+		return false, os.NewSyscallError("read", e)
+	}
 }
 
 // parse delivers the complete records in src.in[start:end] while the destination has room. A record

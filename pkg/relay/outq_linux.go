@@ -29,12 +29,28 @@ type outq struct {
 	c        *Counters
 	wake     int             // the loop's eventfd
 	fr       frame.RawFramer // not nil: frames are written through it (a TAP with offloads)
+
+	// A datagram socket: frames wait in a ring for sendmmsg (mmsg_linux.go).
+	mm        *mmsgBufs
+	mlen      [mmsgBatch]int
+	mhead, mn int
+}
+
+// pending reports whether frames wait for the descriptor.
+func (o *outq) pending() bool {
+	if o.mm != nil {
+		return o.mn > 0
+	}
+	return o.end > o.off
 }
 
 // room reports whether one more frame can be queued.
 func (o *outq) room() bool {
 	if o.err != nil {
 		return false
+	}
+	if o.mm != nil {
+		return o.mn < mmsgBatch
 	}
 	if !o.stream {
 		return o.end == 0
@@ -55,6 +71,10 @@ func (o *outq) put(f []byte) {
 		}
 		o.c.Frames.Add(1)
 		o.c.Bytes.Add(uint64(len(f)))
+		return
+	}
+	if o.mm != nil {
+		o.putMmsg(f)
 		return
 	}
 	if o.stream {
@@ -84,6 +104,9 @@ func (o *outq) flush() error {
 			}
 		}
 		return o.err
+	}
+	if o.mm != nil {
+		return o.flushMmsg()
 	}
 	for o.end > o.off && o.err == nil {
 		if !o.stream {
@@ -175,7 +198,7 @@ func (o *outq) Emit(f []byte) error {
 		}
 		// While the loop runs a hook for this queue it flushes the queue afterwards: no wake-up
 		// (an eventfd write per frame) is needed then.
-		if (o.end > o.off || o.err != nil) && !o.inHook {
+		if (o.pending() || o.err != nil) && !o.inHook {
 			signal(o.wake)
 		}
 	}
