@@ -101,13 +101,20 @@ func (o *outq) free() int {
 	if o.err != nil {
 		return 0
 	}
-	if o.mm == nil {
-		if o.room() {
-			return 1
+	switch {
+	case o.mm != nil:
+		return mmsgBatch - o.mn
+	case o.fr != nil:
+		return mmsgBatch // the Framer keeps frames until FlushTo (it coalesces them)
+	case o.stream:
+		if o.off == o.end {
+			o.off, o.end = 0, 0
 		}
-		return 0
+		return (len(o.buf) - o.end) / (hdrLen + frame.MaxLen) // whole records that fit
+	case o.room():
+		return 1 // a datagram descriptor that is not a socket (a TAP): one write per frame
 	}
-	return mmsgBatch - o.mn
+	return 0
 }
 
 // putMmsg appends f to the ring (the caller checked room).
