@@ -33,6 +33,9 @@ Options:
       --port N          switch port for the first URL (obsolete: use URL[N])
       --port2 N         like --port, for the second URL
   -h, --help            show this help
+  -c vde_plug           run as a user's login shell: log START/STOP (and IPs
+                        for group vdeplug_iplog); any other -c COMMAND, or
+                        argv[0] starting with '-', is refused
 
 URLs:
   PATH, vde://DIR[N/mode=MODE/group=GROUP/port=N/portgroup=NAME]
