@@ -50,6 +50,11 @@ URLs:
   qemu+unix://PATH[server], qemu+tcp://HOST:PORT[server]
                         QEMU -netdev stream (4-byte length framing), as client,
                         or as server with [server]
+  hub://[DIR][mode=MODE/dirmode=MODE/grp=GROUP], switch://[DIR][hashsize=N/
+  expiretime=SECS/hashseed=N/...], multi://[DIR], bonding://[DIR]
+                        be a hub (switch, ...) serving DIR/ctl to VDE clients;
+                        DIR defaults to /tmp/vdenode_USER
+  seqpacket://FD        an inherited SOCK_SEQPACKET socket on descriptor FD
 `
 
 func usage(name string) string { return strings.ReplaceAll(usageText, "NAME", name) }
