@@ -299,3 +299,45 @@ func TestNetnodeQEMU(t *testing.T) {
 		})
 	}
 }
+
+// TestNetnodeMultiBonding: multi:// sends the host's frames to every client and the clients' frames to
+// the host only; bonding:// sends each host frame to one client, in turn, and the clients' frames to
+// the host only. Real vde_plug and ours, with real and our clients.
+func TestNetnodeMultiBonding(t *testing.T) {
+	skipIfShort(t)
+	for _, impl := range plugImpls {
+		t.Run(impl.name+"/multi", func(t *testing.T) {
+			h, dir := startNode(t, impl, "multi")
+			cs := joinNode(t, dir, realPlug, ourPlug)
+			a, b := cs[0], cs[1]
+			fa := testFrame(bcast, nnA, 60, 1)
+			a.send(t, fa)
+			expectFrame(t, "host", h, fa)
+			fh := testFrame(nnA, nnH, 60, 2)
+			h.send(t, fh)
+			expectFrame(t, "a", a, fh)
+			expectFrame(t, "b", b, fh) // and not a's broadcast before it
+		})
+		t.Run(impl.name+"/bonding", func(t *testing.T) {
+			h, dir := startNode(t, impl, "bonding")
+			cs := joinNode(t, dir, realPlug, ourPlug)
+			a, b := cs[0], cs[1]
+			fb := testFrame(bcast, nnB, 60, 1)
+			b.send(t, fb)
+			expectFrame(t, "host", h, fb)
+			f1, f2, f3 := testFrame(bcast, nnH, 60, 2), testFrame(bcast, nnH, 60, 3), testFrame(bcast, nnH, 60, 4)
+			h.send(t, f1)
+			h.send(t, f2)
+			h.send(t, f3)
+			ga, gb := a.recv(t, 10*time.Second), b.recv(t, 10*time.Second)
+			first := a
+			if bytes.Equal(gb, f1) {
+				ga, gb, first = gb, ga, b
+			}
+			if !bytes.Equal(ga, f1) || !bytes.Equal(gb, f2) {
+				t.Fatalf("the clients got\n% x\n% x\nwant the first and the second host frame, one each", ga, gb)
+			}
+			expectFrame(t, "the first client again", first, f3)
+		})
+	}
+}
