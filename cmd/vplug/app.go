@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"os/signal"
 	"syscall"
@@ -20,6 +21,9 @@ import (
 	"github.com/govde/govde/pkg/relay"
 	"github.com/govde/govde/pkg/vde"
 )
+
+// argv0 returns the program's argv[0]; tests replace it.
+var argv0 = func() string { return os.Args[0] }
 
 // daemonTimeout bounds how long -d waits for the daemon to connect its plugs.
 const daemonTimeout = 30 * time.Second
@@ -43,9 +47,18 @@ func newApp() *cli.App {
 }
 
 func run(c *cli.Context) error {
+	if loginShell(argv0()) {
+		return refuseShell(c.App.Name, c.App.ErrWriter)
+	}
 	cfg, err := configFrom(c.Args().Slice())
+	if errors.Is(err, errShell) {
+		return refuseShell(c.App.Name, c.App.ErrWriter)
+	}
 	if err != nil {
 		return err
+	}
+	if cfg.shell && inIPLogGroup() {
+		cfg.iplog = true
 	}
 	if cfg.help {
 		fmt.Fprint(c.App.Writer, usage(c.App.Name))

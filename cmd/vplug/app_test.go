@@ -37,6 +37,9 @@ func TestConfigFrom(t *testing.T) {
 		{[]string{"-pidfile", "f", "-descr", "d", "-group2", "g", "a"}, config{pidfile: "f", descr: "d", group2: "g", urls: []string{"a"}}},
 		{[]string{"--", "-weird", "=", "cat"}, config{urls: []string{"-weird"}, cmd: []string{"cat"}}},
 		{[]string{"-h", "x", "y", "z"}, config{help: true}},
+		{[]string{"-c", "vde_plug"}, config{shell: true, log: true, urls: []string{""}}},
+		{[]string{"-cvplug", "-D", "d"}, config{shell: true, log: true, descr: "d", urls: []string{""}}},
+		{[]string{"-h", "-c", "ls"}, config{help: true}},
 	}
 	for _, tt := range tests {
 		got, err := configFrom(tt.args)
@@ -56,7 +59,6 @@ func TestConfigFromErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"-x"}, "invalid option -- 'x'"},
-		{[]string{"-c", "vde_plug"}, "invalid option -- 'c'"},
 		{[]string{"--nosuch"}, "unrecognized option '--nosuch'"},
 		{[]string{"--gr", "x"}, "option '--gr' is ambiguous"},
 		{[]string{"-p"}, "option requires an argument -- 'p'"},
@@ -82,6 +84,32 @@ func TestConfigFromErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("configFrom(%q) error %q, want %q", tt.args, err, tt.want)
 		}
+	}
+}
+
+// TestConfigFromShell: "-c" with another command than vde_plug (or vplug) is the login-shell refusal.
+func TestConfigFromShell(t *testing.T) {
+	for _, args := range [][]string{{"-c", "ls"}, {"-c", "vde_plug /tmp/sw"}, {"-c", ""}, {"-d", "-c", "sh"}, {"-c", "scp -t ."}} {
+		if _, err := configFrom(args); !errors.Is(err, errShell) {
+			t.Errorf("configFrom(%q) = %v, want errShell", args, err)
+		}
+	}
+}
+
+// TestLoginShellRefused: as an interactive login shell (argv[0] "-vde_plug") or asked to run anything but
+// vde_plug, vplug prints vde_plug's message and exits 255.
+func TestLoginShellRefused(t *testing.T) {
+	old := argv0
+	defer func() { argv0 = old }()
+	argv0 = func() string { return "-vplug" }
+	out, code := runApp()
+	if code != 255 || out != brokerMessage {
+		t.Errorf("argv[0] -vplug: status %d, output %q; want 255, %q", code, out, brokerMessage)
+	}
+	argv0 = old
+	out, code = runApp("-c", "/bin/sh")
+	if code != 255 || out != brokerMessage {
+		t.Errorf("-c /bin/sh: status %d, output %q; want 255, %q", code, out, brokerMessage)
 	}
 }
 

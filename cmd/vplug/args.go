@@ -28,9 +28,10 @@ type config struct {
 	help          bool
 	urls          []string // one or two; "" is the default switch
 	cmd           []string // the command after "=", or nil
+	shell         bool     // -c vde_plug: run as a user's login shell (log, and -L for vdeplug_iplog)
 }
 
-// parser is vde_plug's getopt_long table ("c:hp:dm:M:g:G:lLD:" less -c, which is not implemented).
+// parser is vde_plug's getopt_long table ("c:hp:dm:M:g:G:lLD:").
 var parser = &getopt.Parser{
 	Options: []getopt.Option{
 		{Short: 'd', Long: "daemon"},
@@ -45,6 +46,7 @@ var parser = &getopt.Parser{
 		{Long: "port", HasArg: getopt.RequiredArg},
 		{Long: "port2", HasArg: getopt.RequiredArg},
 		{Short: 'h', Long: "help"},
+		{Short: 'c', HasArg: getopt.RequiredArg},
 	},
 	SingleDashExact: true,
 	Stop:            "=",
@@ -64,6 +66,18 @@ func configFrom(args []string) (*config, error) {
 		return nil, usageErr("%s", err)
 	}
 	for _, o := range opts {
+		if o.Short == 'c' {
+			// Like vde_plug, the first -c that is not vde_plug ends parsing with the broker message
+			// (unless -h came first).
+			switch {
+			case cfg.help:
+			case !slices.Contains(shellCommands, o.Arg):
+				return nil, errShell
+			default:
+				cfg.shell, cfg.log = true, true
+			}
+			continue
+		}
 		if err := cfg.set(o.Long, o.Arg); err != nil {
 			return nil, err
 		}

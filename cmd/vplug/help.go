@@ -33,6 +33,9 @@ Options:
       --port N          switch port for the first URL (obsolete: use URL[N])
       --port2 N         like --port, for the second URL
   -h, --help            show this help
+  -c vde_plug           run as a user's login shell: log START/STOP (and IPs
+                        for group vdeplug_iplog); any other -c COMMAND, or
+                        argv[0] starting with '-', is refused
 
 URLs:
   PATH, vde://DIR[N/mode=MODE/group=GROUP/port=N/portgroup=NAME]
@@ -47,6 +50,11 @@ URLs:
   qemu+unix://PATH[server], qemu+tcp://HOST:PORT[server]
                         QEMU -netdev stream (4-byte length framing), as client,
                         or as server with [server]
+  hub://[DIR][mode=MODE/dirmode=MODE/grp=GROUP], switch://[DIR][hashsize=N/
+  expiretime=SECS/hashseed=N/...], multi://[DIR], bonding://[DIR]
+                        be a hub (switch, ...) serving DIR/ctl to VDE clients;
+                        DIR defaults to /tmp/vdenode_USER
+  seqpacket://FD        an inherited SOCK_SEQPACKET socket on descriptor FD
 `
 
 func usage(name string) string { return strings.ReplaceAll(usageText, "NAME", name) }

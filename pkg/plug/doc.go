@@ -21,6 +21,11 @@
 //	qemu+tcp://HOST:PORT     QEMU -netdev stream over TCP, client
 //	qemu+tcp://HOST:PORT[server]
 //	                         the same, listening on HOST:PORT
+//	hub://[DIR][mode=…/dirmode=…/grp=…]
+//	switch://[DIR][hashsize=N/expiretime=SECS/hashseed=N/mode=…/dirmode=…/grp=…]
+//	multi://[DIR][…], bonding://[DIR][…]
+//	                         a netnode (pkg/netnode): this plug serves DIR/ctl (default /tmp/vdenode_USER)
+//	seqpacket://FD           an inherited SOCK_SEQPACKET socket, one frame per packet
 //
 // Parameters go in one trailing pair of square brackets, separated by '/'. As in vdeplug4, a key may be
 // abbreviated to any prefix ("m=0660" is "mode=0660"), and parts of the URL may be quoted with '…', "…" or \,

@@ -83,7 +83,7 @@ func open(ctx context.Context, raw string, opt Options) (frame.Endpoint, error) 
 		u.Port = opt.Port
 	}
 	gid := -1
-	if u.Group != "" && u.Scheme != "vde" {
+	if u.Group != "" && u.Scheme != "vde" && u.Node == nil {
 		if gid, err = LookupGroup(u.Group); err != nil {
 			return nil, err
 		}
@@ -113,6 +113,11 @@ func open(ctx context.Context, raw string, opt Options) (frame.Endpoint, error) 
 		return newNull(), nil
 	case "qemu+unix", "qemu+tcp":
 		return openQEMU(ctx, u, gid, opt.Timeout)
+	case "hub", "switch", "multi", "bonding":
+		return openNode(u)
+	case "seqpacket":
+		fd, _ := parseFD(u.Addr)
+		return OpenSeqpacket(fd)
 	}
 	return nil, fmt.Errorf("scheme %q not handled", u.Scheme)
 }

@@ -33,6 +33,9 @@ type URL struct {
 	Server bool
 	// Local and Remote are the udp addresses as HOST:PORT (Local's host may be empty: any address).
 	Local, Remote string
+	// Node holds the parameters of a netnode URL (hub, switch, multi, bonding; Addr is its directory,
+	// "" for DefaultNodeDir).
+	Node *NodeParams
 }
 
 // keys lists the bracket parameters each scheme takes; schemes absent from it do not parse brackets.
@@ -44,7 +47,8 @@ var keys = map[string][]string{
 }
 
 // Schemes lists the supported schemes, for messages and help text.
-var Schemes = []string{"vde", "ptp", "cmd", "tap", "udp", "null", "qemu+unix", "qemu+tcp"}
+var Schemes = []string{"vde", "ptp", "cmd", "tap", "udp", "null", "qemu+unix", "qemu+tcp",
+	"hub", "switch", "multi", "bonding", "seqpacket"}
 
 // maxPort bounds a switch port number: the v3 request carries it in the upper 24 bits of a 32-bit field.
 const maxPort = 1<<23 - 1
@@ -113,6 +117,16 @@ func ParseURL(raw string) (*URL, error) {
 		u.Addr = spec
 	case "null":
 		u.Addr = rest
+	case "hub", "switch", "multi", "bonding":
+		if err := u.parseNode(rest); err != nil {
+			return nil, err
+		}
+	case "seqpacket":
+		fd, err := parseFD(rest)
+		if err != nil {
+			return nil, err
+		}
+		u.Addr = strconv.Itoa(fd)
 	default:
 		return nil, &errnoError{syscall.EPROTONOSUPPORT,
 			fmt.Sprintf("unknown scheme %q (want one of %s)", scheme, strings.Join(Schemes, ", "))}
@@ -132,6 +146,11 @@ func (u *URL) String() string {
 	case "udp":
 		b.WriteString(quote(u.Addr, ""))
 		return b.String()
+	case "seqpacket":
+		b.WriteString(u.Addr)
+		return b.String()
+	case "hub", "switch", "multi", "bonding":
+		return u.nodeString()
 	}
 	b.WriteString(quote(u.Addr, ""))
 	var ps []string

@@ -130,11 +130,18 @@ func (r *Request) accept(port int, attach func(*ServerConn) error) (*ServerConn,
 		}
 		control = rc.Control
 	}
+	id := -1
+	if crc, err := r.ctl.SyscallConn(); err == nil {
+		crc.Control(func(fd uintptr) { id = int(fd) })
+	}
 	var path string
 	var node sockfile.Node
 	var berr error
 	cerr := control(func(fd uintptr) {
 		name := fmt.Sprintf("%03d.%d", port, fd)
+		if opt.DataName != nil {
+			name = opt.DataName(port, int(fd), id)
+		}
 		path = filepath.Join(r.l.dir, name)
 		d, err := r.l.openDir()
 		if err != nil {
@@ -161,10 +168,6 @@ func (r *Request) accept(port int, attach func(*ServerConn) error) (*ServerConn,
 	b, err := AppendReply(reply[:0], path)
 	if err != nil {
 		return fail(err)
-	}
-	id := -1
-	if crc, err := r.ctl.SyscallConn(); err == nil {
-		crc.Control(func(fd uintptr) { id = int(fd) })
 	}
 	var l *link
 	if raw != nil {

@@ -70,6 +70,10 @@ type ListenOptions struct {
 	// Timeout bounds the wait for a client's request after it connected, and for writing the reply;
 	// 0 means DefaultTimeout.
 	Timeout time.Duration
+	// DataName, if set, names the data socket of an accepted connection inside the directory, from the
+	// port it was accepted on, its descriptor number and that of its control connection. nil gives
+	// vde_switch's "NNN.FD" (port, data descriptor); vdeplug4's netnodes use "fd<ctl descriptor>".
+	DataName func(port, dataFD, ctlFD int) string
 	// OnBadRequest, if set, is called (from a handshake goroutine) with the reason for each connection
 	// closed without a reply because its request was malformed, unsupported or came too late, or its
 	// client socket was not accessible. vswitch logs these.
