@@ -113,6 +113,8 @@ func open(ctx context.Context, raw string, opt Options) (frame.Endpoint, error) 
 		return newNull(), nil
 	case "qemu+unix", "qemu+tcp":
 		return openQEMU(ctx, u, gid, opt.Timeout)
+	case "vxlan", "vxvde":
+		return openVX(ctx, u.Scheme, u.Addr)
 	}
 	return nil, fmt.Errorf("scheme %q not handled", u.Scheme)
 }

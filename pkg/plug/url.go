@@ -44,7 +44,7 @@ var keys = map[string][]string{
 }
 
 // Schemes lists the supported schemes, for messages and help text.
-var Schemes = []string{"vde", "ptp", "cmd", "tap", "udp", "null", "qemu+unix", "qemu+tcp"}
+var Schemes = []string{"vde", "ptp", "cmd", "tap", "udp", "null", "qemu+unix", "qemu+tcp", "vxlan", "vxvde"}
 
 // maxPort bounds a switch port number: the v3 request carries it in the upper 24 bits of a 32-bit field.
 const maxPort = 1<<23 - 1
@@ -113,6 +113,11 @@ func ParseURL(raw string) (*URL, error) {
 		u.Addr = spec
 	case "null":
 		u.Addr = rest
+	case "vxlan", "vxvde": // GROUP/key=value/..., parsed by parseVX (vxlan.go)
+		if _, err := parseVX(scheme, rest); err != nil {
+			return nil, err
+		}
+		u.Addr = rest
 	default:
 		return nil, &errnoError{syscall.EPROTONOSUPPORT,
 			fmt.Sprintf("unknown scheme %q (want one of %s)", scheme, strings.Join(Schemes, ", "))}
@@ -126,7 +131,7 @@ func (u *URL) String() string {
 	b.WriteString(u.Scheme)
 	b.WriteString("://")
 	switch u.Scheme {
-	case "cmd", "null":
+	case "cmd", "null", "vxlan", "vxvde":
 		b.WriteString(u.Addr)
 		return b.String()
 	case "udp":

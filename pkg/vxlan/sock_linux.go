@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package vxlan
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// openVXLAN opens the one socket of a VXLAN plug as vdeplug4 does: bound to the wildcard address and the
+// group's port, group joined on cfg.IfIndex, multicast TTL, no multicast loop (our own datagrams would come
+// back to us), multicast sent from cfg.IfIndex when set.
+func openVXLAN(cfg Config) (*net.UDPConn, error) {
+	v6 := cfg.Group.Is6()
+	wild := netip.IPv4Unspecified()
+	if v6 {
+		wild = netip.IPv6Unspecified()
+	}
+	return udpSocket(v6, netip.AddrPortFrom(wild, cfg.Port), func(fd int) error {
+		if err := setRcvBuf(fd, cfg.RcvBuf); err != nil {
+			return err
+		}
+		if v6 {
+			if err := setInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, cfg.TTL, "IPV6_MULTICAST_HOPS"); err != nil {
+				return err
+			}
+			return setInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_LOOP, 0, "IPV6_MULTICAST_LOOP")
+		}
+		if err := setInt(fd, unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, cfg.TTL, "IP_MULTICAST_TTL"); err != nil {
+			return err
+		}
+		return setInt(fd, unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP, 0, "IP_MULTICAST_LOOP")
+	}, func(fd int) error {
+		if err := join(fd, cfg.Group, cfg.IfIndex); err != nil {
+			return err
+		}
+		return multicastIf(fd, v6, cfg.IfIndex)
+	})
+}
+
+// openVXVDE opens the two sockets of a vxvde plug as vdeplug4 does: the group socket bound to the group
+// address and port with SO_REUSEADDR (every plug of the host shares it) and joined to the group on
+// cfg.IfIndex; the unicast socket on an ephemeral port of cfg.Bind, with the TTLs and the multicast
+// interface, which sends everything. Multicast loop stays on, so that plugs on one host hear each other.
+func openVXVDE(cfg Config) (multi, uni *net.UDPConn, err error) {
+	v6 := cfg.Group.Is6()
+	multi, err = udpSocket(v6, netip.AddrPortFrom(cfg.Group, cfg.Port), func(fd int) error {
+		return setInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1, "SO_REUSEADDR")
+	}, func(fd int) error {
+		return join(fd, cfg.Group, cfg.IfIndex)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	bind := cfg.Bind
+	if !bind.IsValid() {
+		bind = netip.IPv4Unspecified()
+		if v6 {
+			bind = netip.IPv6Unspecified()
+		}
+	}
+	if bind.Is4() == v6 {
+		multi.Close()
+		return nil, nil, fmt.Errorf("vxvde bind address %s: not of the group's family", bind)
+	}
+	uni, err = udpSocket(v6, netip.AddrPortFrom(bind, 0), func(fd int) error {
+		if err := setRcvBuf(fd, cfg.RcvBuf); err != nil {
+			return err
+		}
+		if v6 {
+			return setInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, cfg.TTL, "IPV6_MULTICAST_HOPS")
+		}
+		if err := setInt(fd, unix.IPPROTO_IP, unix.IP_TTL, cfg.TTL, "IP_TTL"); err != nil {
+			return err
+		}
+		return setInt(fd, unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, cfg.TTL, "IP_MULTICAST_TTL")
+	}, func(fd int) error {
+		return multicastIf(fd, v6, cfg.IfIndex)
+	})
+	if err != nil {
+		multi.Close()
+		return nil, nil, err
+	}
+	return multi, uni, nil
+}
+
+// udpSocket makes a UDP socket, applies before, binds it to addr, applies after, and hands it to the Go
+// runtime. The descriptor is closed on every error path.
+func udpSocket(v6 bool, addr netip.AddrPort, before, after func(fd int) error) (*net.UDPConn, error) {
+	family := unix.AF_INET
+	if v6 {
+		family = unix.AF_INET6
+	}
+	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	f := os.NewFile(uintptr(fd), "udp:"+addr.String())
+	defer f.Close() // FilePacketConn holds a duplicate
+	if err := before(fd); err != nil {
+		return nil, err
+	}
+	var sa unix.Sockaddr
+	if v6 {
+		sa = &unix.SockaddrInet6{Port: int(addr.Port()), Addr: addr.Addr().As16()}
+	} else {
+		sa = &unix.SockaddrInet4{Port: int(addr.Port()), Addr: addr.Addr().As4()}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return nil, fmt.Errorf("bind %s: %w", addr, err)
+	}
+	if err := after(fd); err != nil {
+		return nil, err
+	}
+	pc, err := net.FilePacketConn(f)
+	if err != nil {
+		return nil, err
+	}
+	return pc.(*net.UDPConn), nil
+}
+
+func setInt(fd, level, opt, v int, name string) error {
+	if err := unix.SetsockoptInt(fd, level, opt, v); err != nil {
+		return fmt.Errorf("setsockopt %s=%d: %w", name, v, err)
+	}
+	return nil
+}
+
+func setRcvBuf(fd, n int) error {
+	if n == 0 {
+		return nil
+	}
+	return setInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n, "SO_RCVBUF")
+}
+
+// join joins group on the interface ifindex (0: the kernel's choice).
+func join(fd int, group netip.Addr, ifindex int) error {
+	var err error
+	if group.Is6() {
+		err = unix.SetsockoptIPv6Mreq(fd, unix.IPPROTO_IPV6, unix.IPV6_JOIN_GROUP,
+			&unix.IPv6Mreq{Multiaddr: group.As16(), Interface: uint32(ifindex)})
+	} else {
+		err = unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP,
+			&unix.IPMreqn{Multiaddr: group.As4(), Ifindex: int32(ifindex)})
+	}
+	if err != nil {
+		return fmt.Errorf("join group %s: %w", group, err)
+	}
+	return nil
+}
+
+// multicastIf makes the socket send multicast from interface ifindex; 0 leaves the kernel's choice.
+func multicastIf(fd int, v6 bool, ifindex int) error {
+	if ifindex == 0 {
+		return nil
+	}
+	if v6 {
+		return setInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_IF, ifindex, "IPV6_MULTICAST_IF")
+	}
+	if err := unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, unix.IP_MULTICAST_IF, &unix.IPMreqn{Ifindex: int32(ifindex)}); err != nil {
+		return fmt.Errorf("setsockopt IP_MULTICAST_IF %d: %w", ifindex, err)
+	}
+	return nil
+}
+
+// isTransient reports a receive error that concerns one earlier datagram, not the socket.
+func isTransient(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) ||
+		errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EMSGSIZE)
+}
