@@ -118,7 +118,7 @@ type Conn struct {
 	failed   chan struct{} // VXVDE: closed when a readLoop ends on an error, rerr
 	failOnce sync.Once
 	rerr     error
-	wg   sync.WaitGroup
+	wg       sync.WaitGroup
 
 	localMu sync.Mutex
 	local   atomic.Pointer[[]netip.Addr] // addresses known to be ours (VXVDE self check)
@@ -153,11 +153,11 @@ func Open(cfg Config) (*Conn, error) {
 		cfg.Expire = DefaultExpire
 	}
 	c := &Conn{
-		kind:  cfg.Kind,
-		hdr:   NewHeader(cfg.VNI),
-		group: netip.AddrPortFrom(cfg.Group, cfg.Port),
-		port:  cfg.Port,
-		table: NewTable(cfg.HashSize, cfg.Expire),
+		kind:   cfg.Kind,
+		hdr:    NewHeader(cfg.VNI),
+		group:  netip.AddrPortFrom(cfg.Group, cfg.Port),
+		port:   cfg.Port,
+		table:  NewTable(cfg.HashSize, cfg.Expire),
 		done:   make(chan struct{}),
 		failed: make(chan struct{}),
 	}

@@ -12,7 +12,9 @@ import (
 	"github.com/govde/govde/pkg/frame"
 )
 
-func mac(i int) frame.MAC { return frame.MAC{0x02, 0, byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)} }
+func mac(i int) frame.MAC {
+	return frame.MAC{0x02, 0, byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)}
+}
 
 func addr(i int) netip.AddrPort {
 	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}), 4789)
