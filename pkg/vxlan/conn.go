@@ -111,14 +111,8 @@ type Conn struct {
 	tx    *net.UDPConn // sends; for VXLAN also the only receiver
 	multi *net.UDPConn // VXVDE: the group socket
 
-	rxbuf [MaxDatagram]byte // VXLAN: ReadFrame's buffer
-
-	in       chan *rxFrame // VXVDE: frames from both readLoops
-	done     chan struct{}
-	failed   chan struct{} // VXVDE: closed when a readLoop ends on an error, rerr
-	failOnce sync.Once
-	rerr     error
-	wg       sync.WaitGroup
+	rxbuf [MaxDatagram]byte // ReadFrame's buffer
+	poll  *poller           // VXVDE: waits on both sockets
 
 	localMu sync.Mutex
 	local   atomic.Pointer[[]netip.Addr] // addresses known to be ours (VXVDE self check)
@@ -129,17 +123,7 @@ type Conn struct {
 
 var _ frame.Endpoint = (*Conn)(nil)
 
-type rxFrame struct {
-	b    [MaxDatagram]byte
-	off  int
-	n    int
-	from netip.AddrPort
-}
-
-var (
-	rxPool = sync.Pool{New: func() any { return new(rxFrame) }}
-	txPool = sync.Pool{New: func() any { return new([MaxDatagram]byte) }}
-)
+var txPool = sync.Pool{New: func() any { return new([MaxDatagram]byte) }}
 
 // Open joins the segment cfg describes. Its errors name the step that failed (socket options, bind, join).
 func Open(cfg Config) (*Conn, error) {
@@ -153,13 +137,11 @@ func Open(cfg Config) (*Conn, error) {
 		cfg.Expire = DefaultExpire
 	}
 	c := &Conn{
-		kind:   cfg.Kind,
-		hdr:    NewHeader(cfg.VNI),
-		group:  netip.AddrPortFrom(cfg.Group, cfg.Port),
-		port:   cfg.Port,
-		table:  NewTable(cfg.HashSize, cfg.Expire),
-		done:   make(chan struct{}),
-		failed: make(chan struct{}),
+		kind:  cfg.Kind,
+		hdr:   NewHeader(cfg.VNI),
+		group: netip.AddrPortFrom(cfg.Group, cfg.Port),
+		port:  cfg.Port,
+		table: NewTable(cfg.HashSize, cfg.Expire),
 	}
 	var err error
 	if cfg.Kind == VXVDE {
@@ -168,9 +150,11 @@ func Open(cfg Config) (*Conn, error) {
 			return nil, err
 		}
 		c.uniport = c.tx.LocalAddr().(*net.UDPAddr).AddrPort().Port()
-		c.in = make(chan *rxFrame, 64)
-		c.wg.Go(func() { c.readLoop(c.multi, true) })
-		c.wg.Go(func() { c.readLoop(c.tx, false) })
+		if c.poll, err = newPoller(c.tx, c.multi); err != nil {
+			c.tx.Close()
+			c.multi.Close()
+			return nil, err
+		}
 		return c, nil
 	}
 	if c.tx, err = openVXLAN(cfg); err != nil {
@@ -191,18 +175,20 @@ func (c *Conn) LocalAddr() net.Addr { return c.tx.LocalAddr() }
 // ReadFrame implements frame.Endpoint: it blocks until a valid frame arrives and copies it into b.
 func (c *Conn) ReadFrame(b []byte) (int, error) {
 	if c.kind == VXVDE {
-		select {
-		case r, ok := <-c.in:
-			if !ok {
-				return 0, fmt.Errorf("vxvde read: %w", net.ErrClosed)
+		for {
+			n, from, idx, err := c.poll.read(c.rxbuf[:])
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return 0, fmt.Errorf("vxvde read: %w", net.ErrClosed)
+				}
+				if isTransient(err) {
+					continue
+				}
+				return 0, err
 			}
-			n := copy(b, r.b[r.off:r.off+r.n])
-			rxPool.Put(r)
-			return n, nil
-		case <-c.done:
-			return 0, fmt.Errorf("vxvde read: %w", net.ErrClosed)
-		case <-c.failed:
-			return 0, fmt.Errorf("vxvde read: %w", c.rerr)
+			if f, ok := c.accept(c.rxbuf[:n], from, idx == 1); ok {
+				return copy(b, f), nil
+			}
 		}
 	}
 	for {
@@ -218,36 +204,6 @@ func (c *Conn) ReadFrame(b []byte) (int, error) {
 		}
 		if f, ok := c.accept(c.rxbuf[:n], from, false); ok {
 			return copy(b, f), nil
-		}
-	}
-}
-
-// readLoop reads one vxvde socket and hands the valid frames to ReadFrame.
-func (c *Conn) readLoop(s *net.UDPConn, multi bool) {
-	r := rxPool.Get().(*rxFrame)
-	defer func() { rxPool.Put(r) }()
-	for {
-		n, from, err := s.ReadFromUDPAddrPort(r.b[:])
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			if isTransient(err) {
-				continue
-			}
-			c.failOnce.Do(func() { c.rerr = err; close(c.failed) })
-			return
-		}
-		f, ok := c.accept(r.b[:n], from, multi)
-		if !ok {
-			continue
-		}
-		r.off, r.n, r.from = HeaderLen, len(f), from
-		select {
-		case c.in <- r:
-			r = rxPool.Get().(*rxFrame)
-		case <-c.done:
-			return
 		}
 	}
 }
@@ -348,8 +304,8 @@ func (c *Conn) Close() error {
 	c.once.Do(func() {
 		if c.kind == VXVDE {
 			c.tx.WriteToUDPAddrPort(c.hdr[:], c.group)
+			c.poll.close()
 		}
-		close(c.done)
 		c.err = c.tx.Close()
 		if c.multi != nil {
 			if err := c.multi.Close(); c.err == nil {
@@ -357,6 +313,5 @@ func (c *Conn) Close() error {
 			}
 		}
 	})
-	c.wg.Wait()
 	return c.err
 }

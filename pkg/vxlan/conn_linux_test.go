@@ -71,6 +71,17 @@ func TestConnDropsMalformed(t *testing.T) {
 			if s.Short.Load() != 2 || s.BadFlags.Load() != 1 || s.OtherVNI.Load() != 1 {
 				t.Fatalf("short %d flags %d vni %d, want 2 1 1", s.Short.Load(), s.BadFlags.Load(), s.OtherVNI.Load())
 			}
+			// The hot path allocates nothing: a datagram in, a frame out.
+			good, toAP := append(h[:], eth...), to.AddrPort()
+			b := make([]byte, frame.MaxLen)
+			if a := testing.AllocsPerRun(100, func() {
+				peer.WriteToUDPAddrPort(good, toAP)
+				if _, err := c.ReadFrame(b); err != nil {
+					t.Fatal(err)
+				}
+			}); a != 0 {
+				t.Errorf("send + ReadFrame allocs = %v, want 0", a)
+			}
 			if kind == VXLAN {
 				return // it learned 127.0.0.1:4789, itself
 			}
@@ -79,7 +90,7 @@ func TestConnDropsMalformed(t *testing.T) {
 				t.Fatal(err)
 			}
 			peer.SetReadDeadline(time.Now().Add(10 * time.Second))
-			b := make([]byte, MaxDatagram)
+			b = make([]byte, MaxDatagram)
 			n, _, err := peer.ReadFromUDP(b)
 			if err != nil {
 				t.Fatalf("no unicast reply: %v", err)
@@ -89,6 +100,9 @@ func TestConnDropsMalformed(t *testing.T) {
 			}
 			if s.TxUnicast.Load() != 1 {
 				t.Fatalf("TxUnicast = %d, want 1", s.TxUnicast.Load())
+			}
+			if a := testing.AllocsPerRun(100, func() { c.WriteFrame(reply); peer.ReadFromUDPAddrPort(b) }); a != 0 {
+				t.Errorf("WriteFrame + receive allocs = %v, want 0", a)
 			}
 		})
 	}

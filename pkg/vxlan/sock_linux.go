@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"sync"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -173,4 +175,121 @@ func multicastIf(fd int, v6 bool, ifindex int) error {
 func isTransient(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) ||
 		errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EMSGSIZE)
+}
+
+// A poller waits for datagrams on several sockets at once without a goroutine per socket: an epoll
+// descriptor, registered with the Go runtime's poller (it is readable while any of its sockets is), and
+// non-blocking recvfrom(2) on the sockets. read must not be called concurrently with itself.
+type poller struct {
+	ep  *os.File
+	rc  syscall.RawConn
+	fds []int
+	mu  sync.RWMutex // read holds it shared; close takes it to know that no read uses fds any more
+	rsa unix.RawSockaddrAny
+	sl  uint32
+
+	// read's state, for tryRead
+	tryReadFn func(uintptr) bool
+	buf       []byte
+	n, idx    int
+	rerr      syscall.Errno
+}
+
+// newPoller watches conns, which must stay open until close returns.
+func newPoller(conns ...*net.UDPConn) (*poller, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	p := &poller{ep: os.NewFile(uintptr(epfd), "epoll")}
+	p.tryReadFn = p.tryRead
+	for _, c := range conns {
+		sc, err := c.SyscallConn()
+		if err != nil {
+			p.ep.Close()
+			return nil, err
+		}
+		sc.Control(func(fd uintptr) {
+			p.fds = append(p.fds, int(fd))
+			err = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, int(fd), &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)})
+		})
+		if err != nil {
+			p.ep.Close()
+			return nil, os.NewSyscallError("epoll_ctl", err)
+		}
+	}
+	if p.rc, err = p.ep.SyscallConn(); err != nil {
+		p.ep.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// read blocks until a datagram arrives on one of the sockets, copies it into b and returns its length,
+// its sender and the index of the socket. After close it returns net.ErrClosed.
+func (p *poller) read(b []byte) (n int, from netip.AddrPort, idx int, err error) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	p.buf = b
+	err = p.rc.Read(p.tryReadFn)
+	p.buf = nil
+	if err != nil {
+		if errors.Is(err, os.ErrClosed) {
+			err = net.ErrClosed
+		}
+		return 0, netip.AddrPort{}, 0, err
+	}
+	if p.rerr != 0 {
+		return 0, netip.AddrPort{}, p.idx, p.rerr
+	}
+	n, idx = p.n, p.idx
+	switch p.rsa.Addr.Family {
+	case unix.AF_INET:
+		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(&p.rsa))
+		from = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), netPort(&sa.Port))
+	case unix.AF_INET6:
+		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&p.rsa))
+		from = netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), netPort(&sa.Port))
+	}
+	return n, from, idx, nil
+}
+
+// tryRead is rc.Read's callback (a method value made once: a closure per read would allocate): it
+// takes one datagram from the first socket that has one, or reports that none has.
+func (p *poller) tryRead(uintptr) bool {
+	b := p.buf
+	for i, fd := range p.fds {
+		for {
+			p.sl = unix.SizeofSockaddrAny
+			r, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+				unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&p.rsa)), uintptr(unsafe.Pointer(&p.sl)))
+			if e == unix.EINTR {
+				continue
+			}
+			if e == unix.EAGAIN {
+				break
+			}
+			p.n, p.idx, p.rerr = int(r), i, e
+			return true
+		}
+	}
+	return false
+}
+
+// close unblocks read and waits until no read uses the sockets; the caller closes them afterwards.
+func (p *poller) close() error {
+	err := p.ep.Close()
+	p.mu.Lock()
+	p.mu.Unlock()
+	return err
+}
+
+// netPort reads a port stored in network byte order.
+func netPort(p *uint16) uint16 {
+	b := (*[2]byte)(unsafe.Pointer(p))
+	return uint16(b[0])<<8 | uint16(b[1])
 }

@@ -7,6 +7,7 @@ package vxlan
 import (
 	"errors"
 	"net"
+	"net/netip"
 )
 
 // BUG(vxlan): Open works on Linux only.
@@ -18,3 +19,13 @@ func openVXLAN(cfg Config) (*net.UDPConn, error) { return nil, errUnsupported }
 func openVXVDE(cfg Config) (multi, uni *net.UDPConn, err error) { return nil, nil, errUnsupported }
 
 func isTransient(err error) bool { return false }
+
+type poller struct{}
+
+func newPoller(conns ...*net.UDPConn) (*poller, error) { return nil, errUnsupported }
+
+func (p *poller) read(b []byte) (int, netip.AddrPort, int, error) {
+	return 0, netip.AddrPort{}, 0, errUnsupported
+}
+
+func (p *poller) close() error { return nil }
