@@ -217,6 +217,36 @@ func readMsg(c *net.UDPConn, msg string, d time.Duration) bool {
 	}
 }
 
+// TestVX6: the same over IPv6 multicast (ff05::/16 groups, link-local underlay addresses only, so that
+// learned senders carry their interface): vxvde between ours and the real vde_plug, vxlan between ours and
+// a kernel VTEP.
+func TestVX6(t *testing.T) {
+	nss := underlay(t, 4)
+	for _, ns := range nss { // wait for the link-local addresses to leave DAD
+		testutil.Eventually(t, 15*time.Second, "IPv6 link-local address in "+ns, func() bool {
+			out, _ := exec.Command("ip", "-n", ns, "-6", "addr", "show", "dev", "eth0", "scope", "link").Output()
+			return strings.Contains(string(out), "inet6") && !strings.Contains(string(out), "tentative")
+		})
+	}
+	a := startVTEP(t, nss[0], ourPlug, "vxvde://ff05::1:6/v6/if=eth0", "198.19.6.1/24")
+	b := startVTEP(t, nss[1], realPlug, "vxvde://ff05::1:6/v6/if=eth0", "198.19.6.2/24")
+	a.Ping(t, b.IP)
+	b.Ping(t, a.IP)
+	c := startVTEP(t, nss[2], ourPlug, "vxlan://ff05::1:7/vni=7/if=eth0", "198.19.7.1/24")
+	out, err := exec.Command("ip", "-n", nss[3], "link", "add", "vx0", "type", "vxlan", "id", "7",
+		"group", "ff05::1:7", "dstport", "4789", "dev", "eth0").CombinedOutput()
+	if err != nil {
+		t.Skipf("skipped: no kernel vxlan device over IPv6 (%v: %s)", err, strings.TrimSpace(string(out)))
+	}
+	txChecksumOff(t, nss[3], "vx0")
+	testutil.Run(t, "ip", "-n", nss[3], "addr", "add", "198.19.7.2/24", "dev", "vx0")
+	testutil.Run(t, "ip", "-n", nss[3], "link", "set", "vx0", "up")
+	k := &testutil.Host{NS: nss[3], Tap: "vx0", IP: "198.19.7.2"}
+	c.Ping(t, k.IP)
+	k.Ping(t, c.IP)
+	testutil.TransferBoth(t, c.NS, k.NS, k.IP, 64<<10, 30*time.Second)
+}
+
 // TestVXVDEMix: three namespaces on one vxvde:// segment, every plug ours or the real vde_plug, ping all
 // pairs. The all-real row proves the test.
 func TestVXVDEMix(t *testing.T) {

@@ -248,6 +248,7 @@ func unmap(a netip.AddrPort) netip.AddrPort {
 // isLocal reports whether a is an address of this host (of the network namespace the process runs in).
 // Addresses found are cached; the interface list is read only when a is not in the cache.
 func (c *Conn) isLocal(a netip.Addr) bool {
+	a = a.WithZone("")
 	if l := c.local.Load(); l != nil && slices.Contains(*l, a) {
 		return true
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -253,7 +254,11 @@ func (p *poller) read(b []byte) (n int, from netip.AddrPort, idx int, err error)
 		from = netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), netPort(&sa.Port))
 	case unix.AF_INET6:
 		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&p.rsa))
-		from = netip.AddrPortFrom(netip.AddrFrom16(sa.Addr), netPort(&sa.Port))
+		a := netip.AddrFrom16(sa.Addr)
+		if sa.Scope_id != 0 { // a link-local sender: answering it needs the interface
+			a = a.WithZone(zoneName(sa.Scope_id))
+		}
+		from = netip.AddrPortFrom(a, netPort(&sa.Port))
 	}
 	return n, from, idx, nil
 }
@@ -292,4 +297,19 @@ func (p *poller) close() error {
 func netPort(p *uint16) uint16 {
 	b := (*[2]byte)(unsafe.Pointer(p))
 	return uint16(b[0])<<8 | uint16(b[1])
+}
+
+var zones sync.Map // uint32 interface index → string name
+
+// zoneName returns the name of interface index i (its number when it has none), cached.
+func zoneName(i uint32) string {
+	if z, ok := zones.Load(i); ok {
+		return z.(string)
+	}
+	z := strconv.FormatUint(uint64(i), 10)
+	if ifi, err := net.InterfaceByIndex(int(i)); err == nil {
+		z = ifi.Name
+	}
+	zones.Store(i, z)
+	return z
 }
