@@ -26,8 +26,13 @@
 //	multi://[DIR][…], bonding://[DIR][…]
 //	                         a netnode (pkg/netnode): this plug serves DIR/ctl (default /tmp/vdenode_USER)
 //	seqpacket://FD           an inherited SOCK_SEQPACKET socket, one frame per packet
+//	vxlan://[GROUP][/port=4789/vni=1/ttl=1/v4/v6/hashsize=1024/expiretime=128/if=IF/rcvbuf=N]
+//	                         RFC 7348 VXLAN over IP multicast (pkg/vxlan), with Linux's vxlan devices
+//	vxvde://[GROUP][/port=14789/vni=/grp=/ttl=/v4/v6/hashsize=/expiretime=/if=/rcvbuf=/bind=]
+//	                         vdeplug4's distributed switch over IP multicast (pkg/vxlan)
 //
-// Parameters go in one trailing pair of square brackets, separated by '/'. As in vdeplug4, a key may be
+// vxlan:// and vxvde:// take their options after '/' as vdeplug4 does (see vxlan.go); the other schemes
+// take theirs in one trailing pair of square brackets, separated by '/'. As in vdeplug4, a key may be
 // abbreviated to any prefix ("m=0660" is "mode=0660"), and parts of the URL may be quoted with '…', "…" or \,
 // or written as %XX hexadecimal escapes.
 //

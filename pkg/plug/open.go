@@ -118,6 +118,8 @@ func open(ctx context.Context, raw string, opt Options) (frame.Endpoint, error) 
 	case "seqpacket":
 		fd, _ := parseFD(u.Addr)
 		return OpenSeqpacket(fd)
+	case "vxlan", "vxvde":
+		return openVX(ctx, u.Scheme, u.Addr)
 	}
 	return nil, fmt.Errorf("scheme %q not handled", u.Scheme)
 }

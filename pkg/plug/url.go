@@ -48,7 +48,7 @@ var keys = map[string][]string{
 
 // Schemes lists the supported schemes, for messages and help text.
 var Schemes = []string{"vde", "ptp", "cmd", "tap", "udp", "null", "qemu+unix", "qemu+tcp",
-	"hub", "switch", "multi", "bonding", "seqpacket"}
+	"hub", "switch", "multi", "bonding", "seqpacket", "vxlan", "vxvde"}
 
 // maxPort bounds a switch port number: the v3 request carries it in the upper 24 bits of a 32-bit field.
 const maxPort = 1<<23 - 1
@@ -127,6 +127,11 @@ func ParseURL(raw string) (*URL, error) {
 			return nil, err
 		}
 		u.Addr = strconv.Itoa(fd)
+	case "vxlan", "vxvde": // GROUP/key=value/..., parsed by parseVX (vxlan.go)
+		if _, err := parseVX(scheme, rest); err != nil {
+			return nil, err
+		}
+		u.Addr = rest
 	default:
 		return nil, &errnoError{syscall.EPROTONOSUPPORT,
 			fmt.Sprintf("unknown scheme %q (want one of %s)", scheme, strings.Join(Schemes, ", "))}
@@ -140,7 +145,7 @@ func (u *URL) String() string {
 	b.WriteString(u.Scheme)
 	b.WriteString("://")
 	switch u.Scheme {
-	case "cmd", "null":
+	case "cmd", "null", "vxlan", "vxvde":
 		b.WriteString(u.Addr)
 		return b.String()
 	case "udp":
