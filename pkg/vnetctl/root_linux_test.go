@@ -32,6 +32,7 @@ type lab struct {
 	uplinkMAC     string
 	plug2tap, tun string
 	vplug, dpipe  string
+	sshd          *testutil.Proc
 }
 
 func newLab(t *testing.T, env ...string) *lab {
