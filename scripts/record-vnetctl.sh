@@ -106,7 +106,8 @@ state() {
 		echo "# addrs"; ip -4 -o addr show | awk "{print \$2, \$4}" | sort
 		echo "# routes"; ip -4 route show | sort
 		for b in /sys/class/net/*/bridge; do [ -e "$b" ] || continue; n=${b%/bridge}; n=${n##*/}
-			echo "# bridge $n stp=$(cat $b/stp_state) forward_delay=$(cat $b/forward_delay) mac=$(cat /sys/class/net/$n/address)"; done
+			same=no; [ "$(cat /sys/class/net/$n/address)" = "$(cat /sys/class/net/eth0/address)" ] && same=yes
+			echo "# bridge $n stp=$(cat $b/stp_state) forward_delay=$(cat $b/forward_delay) mac-is-uplinks=$same"; done
 		echo "# taps"; for t in /sys/class/net/*/tun_flags; do [ -e "$t" ] || continue; n=${t%/tun_flags}; n=${n##*/}
 			echo "$n owner=$(cat /sys/class/net/$n/owner) flags=$(cat $t)"; done
 		echo "# files"; find /var/tmp /run -mindepth 1 -printf "%M %u %g %p\n" 2>/dev/null | sort -k4

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sort"
 
 	"github.com/vishvananda/netlink"
@@ -346,4 +347,25 @@ func DetachTap(tap string) error {
 		return fmt.Errorf("set %q down: %w", tap, err)
 	}
 	return nil
+}
+
+// ForwardDelay returns a bridge's forward delay in whole seconds.
+func ForwardDelay(bridge string) (int, error) {
+	l, err := netlink.LinkByName(bridge)
+	if err != nil {
+		return 0, fmt.Errorf("bridge %q: %w", bridge, err)
+	}
+	if l.Type() != "bridge" {
+		return 0, fmt.Errorf("%q is not a bridge", bridge)
+	}
+	// netlink.Bridge does not carry the forward delay; sysfs of this namespace does (ip netns exec).
+	b, err := os.ReadFile("/sys/class/net/" + bridge + "/bridge/forward_delay")
+	if err != nil {
+		return 0, err
+	}
+	var cs int
+	if _, err := fmt.Sscan(string(b), &cs); err != nil {
+		return 0, err
+	}
+	return cs / 100, nil
 }

@@ -36,7 +36,7 @@ func (s *state) cancel() int {
 		s.log.err(1, "Use \"-f\" for forced kill of the process")
 		return 1
 	}
-	s.log.info(1, 0, "CANCEL:virtual switch for TAP=%q on QEMUMGMT=%q", tap, s.msock)
+	s.log.info(2, 0, "CANCEL:virtual switch for TAP=%q on QEMUMGMT=%q", tap, s.msock)
 	return s.teardown(tap)
 }
 
@@ -96,11 +96,16 @@ func (s *state) teardown(tap string) int {
 	st := s.readState()
 	code := 0
 	bridge := s.bridgeName()
+	s.log.info(1, 0, "CANCEL:User provided bridge=%s", bridge)
 	if tap != "" {
+		if netctl.IsBridge(bridge) {
+			s.log.info(1, 0, "CANCEL:bridge=%s remove TAP=%q", bridge, tap)
+		}
 		if err := s.removeTap(tap); err != nil {
 			s.log.err(1, "Failed to CANCEL TAP=%q: %v", tap, err)
 			code = 1
 		} else {
+			s.log.info(1, 0, "CANCEL:interface shutdown TAP=%q", tap)
 			s.log.info(1, 0, "CANCEL:device remove TAP=%q", tap)
 		}
 	}

@@ -57,6 +57,7 @@ func (s *state) run(name string, args ...string) (string, error) {
 // failure undoes what this call made and returns 1.
 func (s *state) create() int {
 	var err error
+	s.fwdApplied = -1
 	if s.tunctl, err = s.tool("VDE_TUNCTL", "tunctl", "vde_tunctl"); err != nil {
 		s.log.err(2, "Cannot get pathname for VDE tool \"vde_tunctl\", check your system.")
 		return 2
@@ -101,8 +102,10 @@ func (s *state) create() int {
 		}
 		s.log.info(1, 1, "CREATE:new bridge=%s and exchange with interface:%s", bridge, uplink)
 		if fd < netctl.MinSTPForwardDelay {
-			s.log.info(1, 1, "CREATE:forward delay %d s raised to %d s, the least the kernel takes with STP on", fd, netctl.MinSTPForwardDelay)
+			s.log.info(2, 1, "CREATE:forward delay %d s raised to %d s, the least the kernel takes with STP on", fd, netctl.MinSTPForwardDelay)
+			fd = netctl.MinSTPForwardDelay
 		}
+		s.fwdApplied = fd
 		m, err := netctl.MakeBridge(bridge, uplink, netctl.BridgeSettings{STP: true, ForwardDelay: fd})
 		if err != nil {
 			s.log.err(1, "Cannot create bridge %s from %s: %v", bridge, uplink, err)
@@ -142,6 +145,12 @@ func (s *state) create() int {
 		return rollback()
 	}
 	s.log.info(1, 1, "CREATE:new switch %s %s %s", tap, s.ssock, s.msock)
+	s.log.info(1, 1, "CREATE: ...may require a short while:")
+	if s.fwdApplied >= 0 {
+		s.log.info(1, 1, "CREATE:    BRIDGE_FORWARDDELAY=%dsec", s.fwdApplied)
+	} else if fd, err := netctl.ForwardDelay(bridge); err == nil {
+		s.log.info(1, 1, "CREATE:    BRIDGE_FORWARDDELAY=%dsec", fd)
+	}
 	if _, err := s.run(s.sw, "-d", "-t", tap, "-s", s.ssock, "-M", s.msock, "-p", s.pfile); err != nil {
 		s.log.err(1, "Cannot start the switch: %v", err)
 		return rollback()
@@ -197,17 +206,19 @@ func (s *state) ids() (int, int, error) {
 	return uid, gid, nil
 }
 
-// stalePidfile removes a pidfile whose process is gone (with the sockets it left); a live one is an error.
+// stalePidfile removes a pidfile whose process is gone, or that holds no pid, with the sockets its switch
+// left; a pidfile of a live process is an error (that switch does not answer, or create would have
+// reused it).
 func (s *state) stalePidfile() int {
-	pid, err := readPid(s.pfile)
-	if err != nil {
+	if _, err := os.Lstat(s.pfile); err != nil {
 		return 0
 	}
-	if pid > 0 && syscall.Kill(pid, 0) == nil {
-		s.log.err(1, "A switch with PID=%d holds %s but does not answer on %s", pid, s.pfile, s.msock)
+	pid, err := readPid(s.pfile)
+	if err == nil && pid > 0 && syscall.Kill(pid, 0) == nil && procIsSwitch(pid) {
+		s.log.err(1, "A process with PID=%d holds %s, but no switch answers on %s", pid, s.pfile, s.msock)
 		return 1
 	}
-	s.log.info(1, 1, "CREATE:remove stale pidfile %s (PID=%d)", s.pfile, pid)
+	s.log.info(1, 1, "CREATE:remove stale pidfile %s", s.pfile)
 	s.removeLeftovers()
 	return 0
 }

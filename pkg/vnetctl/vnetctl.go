@@ -34,18 +34,20 @@ type Env struct {
 // state is one call: the parsed options resolved against the environment.
 type state struct {
 	Config
-	env    Env
-	log    *logger
-	ctx    context.Context
-	me     string // $USER: the invoking user
-	user   string // socket owner
-	group  string // socket group
-	ssock  string // switch socket directory
-	msock  string // management socket
-	pfile  string // pidfile
-	fwd    string // BRIDGE_FWDELAY
-	sw     string // switch program
-	tunctl string
+	env   Env
+	log   *logger
+	ctx   context.Context
+	me    string // $USER: the invoking user
+	user  string // socket owner
+	group string // socket group
+	ssock string // switch socket directory
+	msock string // management socket
+	pfile string // pidfile
+	fwd   string // BRIDGE_FWDELAY
+	// fwdApplied is the forward delay create gave a new bridge, -1 when it made none.
+	fwdApplied int
+	sw         string // switch program
+	tunctl     string
 }
 
 // Run performs the command line args (without the program name) and returns the exit status. It prints
