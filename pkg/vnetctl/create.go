@@ -73,9 +73,10 @@ func (s *state) create() int {
 	}
 	bridge := s.bridgeName()
 	uplink := s.Interface
-	if uplink == "" && !netctl.IsBridge(bridge) {
-		if uplink, err = netctl.FirstUplink(); err != nil {
-			s.log.err(1, "Can not evaluate first interface: %v", err)
+	if uplink == "" {
+		var uerr error
+		if uplink, uerr = netctl.FirstUplink(); uerr != nil && !netctl.IsBridge(bridge) {
+			s.log.err(1, "Can not evaluate first interface: %v", uerr)
 			return 1
 		}
 	}
