@@ -369,3 +369,16 @@ func ForwardDelay(bridge string) (int, error) {
 	}
 	return cs / 100, nil
 }
+
+// Names returns the names of all links.
+func Names() ([]string, error) {
+	links, err := netlink.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	names := make([]string, 0, len(links))
+	for _, l := range links {
+		names = append(names, l.Attrs().Name)
+	}
+	return names, nil
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/govde/govde/pkg/mgmt"
+	"github.com/govde/govde/pkg/netctl"
 )
 
 // mgmtTimeout bounds connecting to the switch's console and each reply.
@@ -104,7 +105,7 @@ func (s *state) check() int {
 		if !strings.HasPrefix(e, "tap") {
 			continue
 		}
-		if _, err := os.Stat("/sys/class/net/" + e); err != nil {
+		if !netctl.Exists(e) {
 			continue
 		}
 		tapOK++
@@ -136,9 +137,9 @@ func (s *state) check() int {
 // countTaps counts the interfaces named tapN.
 func countTaps() int {
 	n := 0
-	ents, _ := os.ReadDir("/sys/class/net")
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), "tap") && len(e.Name()) > 3 && e.Name()[3] >= '0' && e.Name()[3] <= '9' {
+	names, _ := netctl.Names()
+	for _, e := range names {
+		if strings.HasPrefix(e, "tap") && len(e) > 3 && e[3] >= '0' && e[3] <= '9' {
 			n++
 		}
 	}

@@ -57,3 +57,15 @@ func TestSudo(t *testing.T) {
 		}
 	}
 }
+
+// TestMissingTool: create exits 2 when the tunctl or switch to run cannot be found.
+func TestMissingTool(t *testing.T) {
+	dir := t.TempDir()
+	for _, v := range []string{"VDE_TUNCTL", "VDE_SWITCH"} {
+		env := map[string]string{"USER": "root", "CTYS_SOCKBASE": dir, v: filepath.Join(dir, "no-such-tool")}
+		code, _, errs := runVnetctl(t, env, "create")
+		if code != 2 || !strings.Contains(errs, "Cannot get pathname for VDE tool") {
+			t.Errorf("%s missing: exit %d, want 2\n%s", v, code, errs)
+		}
+	}
+}
