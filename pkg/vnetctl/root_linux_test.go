@@ -295,6 +295,12 @@ func testCreateCancel(t *testing.T, l *lab) {
 	sameMessages(t, "cancel-g", errs)
 	l.checkClean()
 
+	// -u user.group: the group is honoured (the original drops it), and -g must match it.
+	l.mustRun(0, "-u", "nobody.daemon", "-g", "daemon", "create")
+	checkModesGroup(t, l, "drwx--S---", "srw---S---", "daemon")
+	l.mustRun(0, "-u", "nobody", "cancel")
+	l.checkClean()
+
 	// A switch killed with -9: cancel without -f leaves it (as the original), with -f removes it all.
 	l.mustRun(0, "-u", "nobody", "create")
 	var pid int
@@ -365,6 +371,11 @@ next:
 
 func checkModes(t *testing.T, l *lab, dirMode, mgmtMode string) {
 	t.Helper()
+	checkModesGroup(t, l, dirMode, mgmtMode, "nogroup")
+}
+
+func checkModesGroup(t *testing.T, l *lab, dirMode, mgmtMode, group string) {
+	t.Helper()
 	for path, want := range map[string]string{
 		filepath.Join(l.tmp, "vde_switch0.nobody"): dirMode,
 		filepath.Join(l.tmp, "vde_mgmt0.nobody"):   mgmtMode,
@@ -375,8 +386,8 @@ func checkModes(t *testing.T, l *lab, dirMode, mgmtMode string) {
 			continue
 		}
 		u, g := owner(fi)
-		if got := lsMode(fi.Mode()); got != want || u != "nobody" || g != "nogroup" {
-			t.Errorf("%s: %s %s %s, want %s nobody nogroup", path, got, u, g, want)
+		if got := lsMode(fi.Mode()); got != want || u != "nobody" || g != group {
+			t.Errorf("%s: %s %s %s, want %s nobody %s", path, got, u, g, want, group)
 		}
 	}
 }
