@@ -89,7 +89,7 @@ func runVnetctl(t *testing.T, env map[string]string, args ...string) (int, strin
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), Env{Prog: "vnetctl", Stdout: &out, Stderr: &errb, Host: "HOST", Pid: 42, Euid: 0,
-		Getenv: func(k string) string { return env[k] }}, args)
+		RunDir: t.TempDir(), Getenv: func(k string) string { return env[k] }}, args)
 	return code, out.String(), errb.String()
 }
 

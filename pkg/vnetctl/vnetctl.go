@@ -29,6 +29,8 @@ type Env struct {
 	Euid           int // -1: os.Geteuid()
 	// SelfDir is the folder of the vnetctl binary, searched first for tunctl and vswitch.
 	SelfDir string
+	// RunDir holds the switch's pidfile (default /var/run, as the original).
+	RunDir string
 }
 
 // state is one call: the parsed options resolved against the environment.
@@ -171,6 +173,9 @@ func (e Env) withDefaults() Env {
 	if e.Host == "" {
 		e.Host, _ = os.Hostname()
 	}
+	if e.RunDir == "" {
+		e.RunDir = "/var/run"
+	}
 	if e.Pid == 0 {
 		e.Pid = os.Getpid()
 	}
@@ -228,7 +233,7 @@ func (s *state) resolve() int {
 	if s.msock == "" {
 		s.msock = cutExt(qm) + "." + s.user
 	}
-	s.pfile = "/var/run/" + filepath.Base(s.msock)
+	s.pfile = filepath.Join(s.env.RunDir, filepath.Base(s.msock))
 	s.fwd = g("BRIDGE_FWDELAY")
 	if s.fwd == "" {
 		s.fwd = g("BRIDGE_FORWARDDELAY")
