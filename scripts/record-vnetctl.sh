@@ -121,7 +121,7 @@ run() { # run NAME ARGS...: one call of the original, recorded
 	local rc=0
 	inns env -i PATH="$work/shim:/usr/sbin:/usr/bin:/sbin:/bin" HOME=/root USER=root LOGNAME=root TERM=dumb \
 		CTYS_INI=1 CTYS_NETCAT="nc -q 0" BRIDGE_FWDELAY="${BRIDGE_FWDELAY:-}" \
-		timeout 120 bash "$work/ctys/bin/ctys-setupVDE.sh" "$@" >"$work/out" 2>"$work/err" || rc=$?
+		timeout 300 bash "$work/ctys/bin/ctys-setupVDE.sh" "$@" >"$work/out" 2>"$work/err" || rc=$?
 	mask <"$work/out" >"$out/$name.stdout"
 	echo "$rc" >"$out/$name.rc"
 	# The original's start-up complains about system tools this test has no use for; keep only its own lines.
