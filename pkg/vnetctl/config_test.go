@@ -108,6 +108,9 @@ func TestOptionsAgainstRecording(t *testing.T) {
 			}
 			switch name {
 			case "no-action": // the original prints its help text there; ours is our own
+				if got, want := messages(errs), messages(rec.stderr); !cmp.Equal(got, want) {
+					t.Errorf("messages differ from the original's (-want +got):\n%s", cmp.Diff(want, got))
+				}
 				return
 			case "version":
 				if out == "" || strings.Contains(out, "\n") {

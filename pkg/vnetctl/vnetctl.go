@@ -102,8 +102,9 @@ func Run(ctx context.Context, env Env, args []string) int {
 	}
 	if s.Action == "" {
 		s.log.err(1, "Unknown SWITCH_ACTION=")
-		s.log.err(1, "_ARGSCALL=%q", strings.Join(args, " "))
+		s.log.err(1, "_ARGSCALL=\"%s\"", strings.Join(args, " "))
 		fmt.Fprintf(env.Stdout, Usage, env.Prog)
+		s.log.err(1, "Unknown SWITCH_ACTION=")
 		return 1
 	}
 	if code, ok := s.sudo(args); ok {
