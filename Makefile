@@ -17,7 +17,8 @@ TOOLS   := $(sort $(patsubst cmd/%/main.go,%,$(wildcard cmd/*/main.go)))
 MANS    := $(wildcard man/*.1)
 # VDE names installed by install-compat as symlinks to ours: compat-name:our-name.
 COMPAT  := vde_plug:vplug vde_switch:vswitch vde_plug2tap:plug2tap vde_tunctl:tunctl \
-           vdeterm:vterm unixterm:vterm unixcmd:vterm vdecmd:vterm ctys-vnetctl:vnetctl
+           vdeterm:vterm unixterm:vterm unixcmd:vterm vdecmd:vterm ctys-vnetctl:vnetctl \
+           ctys-setupVDE:vnetctl
 
 SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
 FUZZTIME ?=

@@ -13,7 +13,8 @@ for m in cmd/*/main.go; do
 	[ -x "$d/opt/govde/bin/$t" ] || { echo "check-install: bin/$t not installed" >&2; fail=1; }
 	[ -f "$d/opt/govde/share/man/man1/$t.1" ] || { echo "check-install: man page $t.1 not installed" >&2; fail=1; }
 done
-for pair in vde_plug:vplug vde_switch:vswitch vde_plug2tap:plug2tap vde_tunctl:tunctl vdeterm:vterm unixterm:vterm unixcmd:vterm; do
+for pair in vde_plug:vplug vde_switch:vswitch vde_plug2tap:plug2tap vde_tunctl:tunctl vdeterm:vterm unixterm:vterm unixcmd:vterm \
+	ctys-vnetctl:vnetctl ctys-setupVDE:vnetctl; do
 	c=${pair%%:*} o=${pair##*:}
 	[ -x "$d/opt/govde/bin/$o" ] || continue
 	if [ "$(readlink "$d/opt/govde/bin/$c")" != "$o" ]; then

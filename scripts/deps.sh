@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Installs what govde's tests and benchmarks need: the real VDE tools (the oracle), iproute2, iperf3, tcpdump, socat,
-# tmux (terminal tests), man-db (man page checks) and QEMU (VM client tests). Idempotent and quiet; does nothing
+# tmux (terminal tests), man-db (man page checks), QEMU (VM client tests), and sshd/ssh with setpriv/unshare
+# (vnetctl remote and guest tests). Idempotent and quiet; does nothing
 # unless run as root on a Debian-like system, where a missing package is reported instead.
 set -euo pipefail
 
-pkgs=(vde2 iproute2 iputils-ping iperf3 tcpdump socat tmux man-db groff-base procps qemu-system-x86 ipxe-qemu)
+pkgs=(vde2 iproute2 iputils-ping iperf3 tcpdump socat tmux man-db groff-base procps qemu-system-x86 ipxe-qemu
+	openssh-server openssh-client util-linux)
 
 missing=()
 for p in "${pkgs[@]}"; do
