@@ -98,6 +98,9 @@ type fstpPort struct {
 	tagged bool
 	backup bool    // blocked: Alternate/Backup
 	edge   bool    // edge port: no BPDUs, always forwarding
+	// peerBackup: the last BPDU received says the other end is blocked. No topology change is
+	// sent to it: a blocked port that passed it on would send it round the loop.
+	peerBackup bool
 	rcv    [2]bool // a BPDU was received in the current/previous receive period
 	state  uint8
 }
@@ -246,7 +249,7 @@ func (s *Switch) fstpTopologyChangeLocked(vlan, from int, a *fstpActs) {
 	a.flush = append(a.flush, vlan)
 	vl := s.fstp.vlans[vlan]
 	for _, n := range fstpMembers(vl) {
-		if pp := vl.ports[n]; n != from && !pp.backup && !pp.edge && pp.speaks() {
+		if pp := vl.ports[n]; n != from && !pp.backup && !pp.edge && pp.speaks() && !pp.peerBackup {
 			s.fstpSendLocked(vlan, n, false, true, false, a)
 		}
 	}
@@ -367,7 +370,9 @@ func (s *Switch) fstpInput(n int, f []byte, vlan int) {
 
 // fstpReceiveLocked is the heart of the protocol: b came in on member port n of vlan.
 func (s *Switch) fstpReceiveLocked(vlan, n int, vl *fstpVLAN, pp *fstpPort, b *BPDU, a *fstpActs) {
-	if b.Flags&FlagTC != 0 {
+	pp.peerBackup = b.Flags&FlagBackup != 0
+	if b.Flags&FlagTC != 0 && !pp.backup {
+		// (A blocked port ignores it: its peer forwards, and the change comes round the tree.)
 		s.fstpTopologyChangeLocked(vlan, n, a)
 	}
 	senderCost := b.Cost
