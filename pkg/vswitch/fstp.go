@@ -96,13 +96,13 @@ type FSTPStats struct {
 // fstpPort is the FSTP state of an active member port of a VLAN.
 type fstpPort struct {
 	tagged bool
-	backup bool    // blocked: Alternate/Backup
-	edge   bool    // edge port: no BPDUs, always forwarding
+	backup bool // blocked: Alternate/Backup
+	edge   bool // edge port: no BPDUs, always forwarding
 	// peerBackup: the last BPDU received says the other end is blocked. No topology change is
 	// sent to it: a blocked port that passed it on would send it round the loop.
 	peerBackup bool
-	rcv    [2]bool // a BPDU was received in the current/previous receive period
-	state  uint8
+	rcv        [2]bool // a BPDU was received in the current/previous receive period
+	state      uint8
 }
 
 // speaks reports whether a BPDU came in on the port lately (the reference's FSTP_ACTIVE).
