@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -303,9 +304,7 @@ var ageRE = regexp.MustCompile(`age \d+`)
 // the redundant cable (between switches 2 and 3), ours only the end of the switch with the higher ID.
 func TestFSTPPrintDifferential(t *testing.T) {
 	skipIfShort(t)
-	prints := func(impl switchImpl, blocked int) []string {
-		r := startRing(t, [3]switchImpl{impl, impl, impl}, true)
-		r.waitBlocked(t, 0, blocked)
+	read := func(r *ring) []string {
 		var out []string
 		for _, sw := range r.sw {
 			out = append(out, ageRE.ReplaceAllString(strings.Join(sw.do(t, "fstp/print"), "\n")+"\n"+
@@ -313,13 +312,36 @@ func TestFSTPPrintDifferential(t *testing.T) {
 		}
 		return out
 	}
-	ref := prints(realSwitch, 2)
-	ours := prints(ourSwitch, 1)
+	// The reference's converged state: two blocked ends, and the same output twice a second apart.
+	rr := startRing(t, [3]switchImpl{realSwitch, realSwitch, realSwitch}, true)
+	rr.waitBlocked(t, 0, 2)
+	ref := read(rr)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		time.Sleep(time.Second)
+		again := read(rr)
+		if slices.Equal(again, ref) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("vde_switch ring does not settle:\n%s", rr.dump(t))
+		}
+		ref = again
+	}
 	// Switch 2 (lower ID than 3) keeps its end of the redundant cable designated and forwarding.
 	ref[1] = strings.Replace(ref[1], fmt.Sprintf(" -- Port %04d tagged=0 portcost=20000000 role=Alternate/Backup", ringNext),
 		fmt.Sprintf(" -- Port %04d tagged=0 portcost=20000000 role=Designated", ringNext), 1)
 	ref[1] = strings.Replace(ref[1], fmt.Sprintf(" -- Port %04d tagged=0 active=1 status=Discarding", ringNext),
 		fmt.Sprintf(" -- Port %04d tagged=0 active=1 status=Forwarding", ringNext), 1)
+	or := startRing(t, [3]switchImpl{ourSwitch, ourSwitch, ourSwitch}, true)
+	var ours []string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if ours = read(or); slices.Equal(ours, ref) {
+			return
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+	}
 	for i := range ref {
 		if ref[i] != ours[i] {
 			t.Errorf("switch %d: fstp/print + vlan/print differ from vde_switch's (adjusted):\n%s",

@@ -296,7 +296,15 @@ func (s *Switch) fstpDelPortLocked(vlan, n int, a *fstpActs) {
 	delete(vl.ports, n)
 	a.publish = true
 	if n == vl.rootPort {
+		// The path to the root is gone: this switch is the root until it hears better, and says
+		// so at once on every port that speaks FSTP, blocked peers included (a peer that knows a
+		// path to the old root answers, and its port becomes this switch's root port).
 		s.fstpNewVLANLocked(vlan, a)
+		for _, m := range fstpMembers(vl) {
+			if pp := vl.ports[m]; !pp.edge && pp.speaks() {
+				s.fstpSendLocked(vlan, m, false, false, false, a)
+			}
+		}
 	}
 	s.fstpTopologyChangeLocked(vlan, n, a)
 }
