@@ -58,7 +58,7 @@ Runs a VDE switch.
   -v, --version              Display version information and exit
   -n, --numports N           Number of ports, port 0 included (default 32)
   -x, --hub                  Make the switch act as a hub
-  -F, --fstp                 Fast spanning tree: not supported, ignored
+  -F, --fstp                 Activate the fast spanning tree protocol
       --macaddr MAC          Set the switch MAC address
       --priority N           Set the priority for FST (MAC extension)
       --hashsize N           Hash table size
@@ -134,7 +134,6 @@ type config struct {
 	mgmtMode  uint32
 	mgmtGroup int
 	taps      []string
-	fstp      bool
 	warnings  []string // printed before starting (hash size rounding)
 }
 
@@ -194,7 +193,7 @@ func parseMAC(s string) (frame.MAC, error) {
 // resolved through the group database).
 func configFrom(c *cli.Context, euid int) (config, error) {
 	cfg := config{
-		sw:        vswitch.Config{NumPorts: vswitch.DefaultNumPorts, Hub: c.Bool("hub"), Group: vde.NoGroup, GroupSet: true},
+		sw:        vswitch.Config{NumPorts: vswitch.DefaultNumPorts, Hub: c.Bool("hub"), FSTP: c.Bool("fstp"), Group: vde.NoGroup, GroupSet: true},
 		dir:       defaultDir(euid),
 		listen:    vde.ListenOptions{Group: vde.NoGroup, MgmtGroup: vde.NoGroup},
 		daemon:    c.Bool("daemon"),
@@ -204,7 +203,6 @@ func configFrom(c *cli.Context, euid int) (config, error) {
 		mgmtMode:  vde.DefaultMgmtMode,
 		mgmtGroup: vde.NoGroup,
 		taps:      tapsOf(c),
-		fstp:      c.Bool("fstp"),
 	}
 	if c.NArg() > 0 {
 		return cfg, &cmdutil.UsageError{Err: fmt.Errorf("unexpected argument %q", c.Args().First()), Code: 1}

@@ -61,7 +61,7 @@ func TestConfigFrom(t *testing.T) {
 		{[]string{"--numports=010"}, 1000, func(c *config) { c.sw.NumPorts = 8 }},
 		{[]string{"-x"}, 1000, func(c *config) { c.sw.Hub = true }},
 		{[]string{"-hub"}, 1000, func(c *config) { c.sw.Hub = true }},
-		{[]string{"-F"}, 1000, func(c *config) { c.fstp = true }},
+		{[]string{"-F"}, 1000, func(c *config) { c.sw.FSTP = true }},
 		{[]string{"--macaddr", "02:aa:bb:cc:dd:ee"}, 1000, func(c *config) { c.sw.MAC = frame.MAC{2, 0xaa, 0xbb, 0xcc, 0xdd, 0xee} }},
 		{[]string{"-macaddr", "2.0.0.0.0.1"}, 1000, func(c *config) { c.sw.MAC = frame.MAC{2, 0, 0, 0, 0, 1} }},
 		{[]string{"--priority", "0x1234"}, 1000, func(c *config) { c.sw.Priority = 0x1234 }},

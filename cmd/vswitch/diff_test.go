@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -37,6 +38,7 @@ import (
 //	!connect NAME [PORT]  connect a VDE client NAME (MAC 02:00:00:00:00:NN, NN its index+1)
 //	!connect0 NAME        connect NAME to the management port 0 (REQ_NEW_PORT0)
 //	!send NAME DST|bcast  send a 60-byte frame from NAME to DST's MAC or to broadcast
+//	!sendhex NAME HEX...  send the frame HEX (spaces allowed) from NAME
 //	!close NAME           close client NAME
 //	!sleep MS             wait
 //	{ep:P}                in a command: the newest endpoint ID of port P (read with port/print P)
@@ -185,6 +187,14 @@ func (s *swRun) action(line string) {
 		if err := s.clients[f[1]].WriteFrame(b); err != nil {
 			s.t.Fatalf("%s: %v", line, err)
 		}
+	case "sendhex":
+		b, err := hex.DecodeString(strings.Join(f[2:], ""))
+		if err != nil {
+			s.t.Fatalf("%s: %v", line, err)
+		}
+		if err := s.clients[f[1]].WriteFrame(b); err != nil {
+			s.t.Fatalf("%s: %v", line, err)
+		}
 	case "close":
 		s.clients[f[1]].Close()
 	case "sleep":
@@ -276,6 +286,7 @@ var diffScripts = []struct {
 	{"hub", []string{"-x"}},
 	{"port0", []string{"-n", "4"}},
 	{"fstp", nil},
+	{"fstpon", []string{"-F"}},
 	{"tagged", nil},
 	{"flush", nil},
 }

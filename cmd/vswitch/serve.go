@@ -71,9 +71,6 @@ func runSwitch(cfg config, d *daemon.Process) error {
 	for _, w := range cfg.warnings {
 		logf("%s", w)
 	}
-	if cfg.fstp && !cfg.sw.Hub {
-		logf("fast spanning tree (-F) is not supported: running without it")
-	}
 	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE, syscall.SIGUSR1, syscall.SIGUSR2)
 	sigc := make(chan os.Signal, 1)
 	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)

@@ -23,17 +23,6 @@ import (
 // bridge in an underlay namespace (198.18.200.0/24); the overlay is addressed from 198.19.0.0/16 and the
 // multicast groups are 239.x.x.x, joined on those eth0s only.
 
-// A plugImpl is a plug binary: our vplug or the real vde_plug.
-type plugImpl struct {
-	name string
-	bin  func(t testing.TB) string
-}
-
-var (
-	ourPlug  = plugImpl{"vplug", func(t testing.TB) string { return testutil.Bin(t, "vplug") }}
-	realPlug = plugImpl{"vde_plug", func(t testing.TB) string { return testutil.RealTool(t, "vde_plug") }}
-)
-
 // underlay makes n namespaces joined by a bridge (multicast snooping off, so that the groups reach every
 // port) and returns them; namespace i has eth0 at 198.18.200.(i+1)/24.
 func underlay(t *testing.T, n int) []string {

@@ -47,11 +47,12 @@
 // (PortInfo.MACMoves) and reported at most once per MACMoveInterval per port (log line and
 // EventMACMoved), so that a loop does not log a line per frame.
 //
-// FSTP: there is no spanning-tree state machine yet. The switch keeps the per-VLAN settings it will
-// use (edge flags, bonus port and cost; FSTPInfo) with vde_switch's lifetimes, and reports every
-// VLAN as vde_switch does with FSTP off.
+// FSTP: vde_switch's fast spanning tree runs in the switch, one instance per VLAN (fstp.go, BPDUs in
+// bpdu.go), on an injected clock (the runtime's, so testing/synctest drives it). Its result reaches
+// the forwarding path through the forwarding table (blocked member ports); received BPDUs are
+// consumed. State changes are reported as EventFSTPStatus, EventFSTPRoot, EventFSTPPortUp/Down.
 //
 // Source files: switch.go (Switch, Config, MAC table methods), endpoint.go (endpoints), serve.go
 // (VDE data sockets, TAPs), port.go, vlan.go, fdb.go (MAC table), forward.go, batch_linux.go and
-// plane_linux.go (the forwarding path), events.go, macmove.go, fstp.go.
+// plane_linux.go (the forwarding path), events.go, macmove.go, fstp.go and bpdu.go (spanning tree).
 package vswitch

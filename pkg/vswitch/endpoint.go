@@ -166,7 +166,15 @@ func (s *Switch) attach(sp epSpec) (*endpoint, error) {
 
 	s.emitPort(EventEndpointAdd, p.num, e.id, "")
 	s.emitPort(EventPortDescr, p.num, e.id, e.descr)
-	s.topologyChange(joined...)
+	if len(joined) > 0 {
+		// The port joins the spanning tree of each of its VLANs (a topology change in each).
+		var a fstpActs
+		s.mu.Lock()
+		for _, v := range joined {
+			s.fstpAddPortLocked(v, p.num, v != p.untagged, &a)
+		}
+		s.fstpFinishLocked(&a)
+	}
 	switch {
 	case e.rfd != nil:
 		if !s.plane.add(e) {
@@ -215,7 +223,6 @@ func (s *Switch) removeEndpoint(e *endpoint) {
 	if last {
 		p.curUser = -1
 		left = p.vlansLocked()
-		s.fstp.clearEdges(p.num, allVLANs) // the reference's FSTP tables forget an inactive port
 	}
 	s.mu.Unlock()
 	close(e.quit)
@@ -227,7 +234,12 @@ func (s *Switch) removeEndpoint(e *endpoint) {
 	if last {
 		s.emitPort(EventPortDel, p.num, 0, "")
 		s.flushHash(func(_ fdbKey, port int) bool { return port == p.num })
-		s.topologyChange(left...)
+		var a fstpActs
+		s.mu.Lock()
+		for _, v := range left {
+			s.fstpDelPortLocked(v, p.num, &a)
+		}
+		s.fstpFinishLocked(&a)
 	}
 }
 

@@ -33,6 +33,15 @@ const (
 	// MACMoveInterval); Count is the number of moves onto Port since the previous EventMACMoved for
 	// Port, this one included.
 	EventMACMoved
+	// EventFSTPStatus: the FSTP state of Port in VLAN was set to State (StateDiscarding …).
+	EventFSTPStatus
+	// EventFSTPRoot: VLAN's root is now Root, reached through Port (0: this switch is the root).
+	EventFSTPRoot
+	// EventFSTPPortUp: a BPDU came in on Port in VLAN, which had not spoken FSTP lately.
+	EventFSTPPortUp
+	// EventFSTPPortDown: Port in VLAN stopped speaking FSTP (nothing heard for a receive period,
+	// or it left the VLAN).
+	EventFSTPPortDown
 )
 
 // An Event is something that happened in the switch, for Subscribe. Only the fields its Kind
@@ -44,8 +53,10 @@ type Event struct {
 	MAC      frame.MAC
 	VLAN     int
 	Descr    string
-	FromPort int    // EventMACMoved
-	Count    uint64 // EventMACMoved
+	FromPort int      // EventMACMoved
+	Count    uint64   // EventMACMoved
+	State    uint8    // EventFSTPStatus
+	Root     BridgeID // EventFSTPRoot
 }
 
 // events is the switch's subscriber list. emit costs one atomic load when nobody subscribes.

@@ -157,6 +157,13 @@ func (r *rx) handle(i int, b []byte) {
 		}
 	}
 	vt := t.vlans[vid]
+	if t.fstp && f.Dst() == frame.BPDUAddr {
+		r.s.fstpInput(in.num, b, vid) // consumed, never forwarded
+		return
+	}
+	if vt.blocked[in.num] {
+		return // FSTP discarding: nothing is learned or forwarded from this port
+	}
 	if src := f.Src(); !src.IsGroup() {
 		k := makeKey(src, vid)
 		old, created := r.s.fdb.learn(k, in.num, r.now)
@@ -168,7 +175,7 @@ func (r *rx) handle(i int, b []byte) {
 	}
 	if !f.IsGroup() {
 		if tp, ok := r.s.fdb.lookup(makeKey(f.Dst(), vid)); ok && tp < len(t.ports) && t.ports[tp] != nil && vt.member[tp] != memberNone {
-			if tp == in.num {
+			if tp == in.num || vt.blocked[tp] {
 				return
 			}
 			p := t.ports[tp]

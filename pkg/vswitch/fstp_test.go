@@ -81,7 +81,7 @@ func TestFSTPEdgeLifetime(t *testing.T) {
 		}
 	}
 	want("start", 0, map[int]FSTPRole{a.port: RoleDesignated, b.port: RoleDesignated})
-	want("start", 10, map[int]FSTPRole{b.port: RoleUnknown}) // tagged: never computed with FSTP off
+	want("start", 10, map[int]FSTPRole{b.port: RoleDesignated}) // (fstp/print shows a tagged port as Unknown)
 
 	edge(0, a.port)
 	must(t, s.SetFSTPEdge(0, a.port, false))

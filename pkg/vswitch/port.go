@@ -123,12 +123,17 @@ func (s *Switch) Hub() bool {
 	return s.hub
 }
 
-// SetHub switches hub mode on or off.
+// SetHub switches hub mode on or off. A hub does not run FSTP: turning hub mode on turns it off.
 func (s *Switch) SetHub(on bool) {
+	var a fstpActs
 	s.mu.Lock()
+	if on {
+		s.fstpSetLocked(false, &a)
+	}
 	s.hub = on
 	s.publishLocked()
 	s.mu.Unlock()
+	s.fstpDo(&a)
 }
 
 // CreatePort allocates port n, inactive and not allocatable to unnamed requests:

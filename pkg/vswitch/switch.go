@@ -47,6 +47,8 @@ type Config struct {
 	MAC frame.MAC
 	// Priority is the FSTP priority (default 0x8000 when zero).
 	Priority uint16
+	// FSTP starts the switch with the fast spanning tree on (vde_switch -F); ignored in hub mode.
+	FSTP bool
 	// DataMode is the mode of data sockets (vde_switch -m; default 0600).
 	DataMode uint32
 	// MgmtPortMode is the mode of port-0 data sockets (--mgmtmode; default 0600).
@@ -149,7 +151,6 @@ func New(cfg Config) (*Switch, error) {
 		vlans:    map[int]bool{0: true},
 		nextID:   1,
 		fdb:      newFDB(cfg.HashSize, cfg.HashMax),
-		fstp:     newFSTPState(),
 		done:     make(chan struct{}),
 		congWait: congestionWait,
 	}
@@ -161,7 +162,16 @@ func New(cfg Config) (*Switch, error) {
 		return nil, fmt.Errorf("data plane: %w", err)
 	}
 	s.plane = pl
+	s.fstp.id = MakeBridgeID(s.prio, s.mac)
+	s.fstp.vlans = map[int]*fstpVLAN{}
+	var a fstpActs
+	s.mu.Lock()
+	s.fstpNewVLANLocked(0, &a)
+	if cfg.FSTP && !cfg.Hub {
+		s.fstpSetLocked(true, &a)
+	}
 	s.publishLocked()
+	s.mu.Unlock()
 	s.wg.Go(s.ageLoop)
 	return s, nil
 }

@@ -18,8 +18,8 @@ type VLANPort struct {
 	Port   int
 	Tagged bool
 	Active bool
-	// Status is "Forwarding" for active ports and "Learning" for inactive ones (FSTP would add
-	// "Discarding").
+	// Status is "Forwarding" or "Discarding" (blocked by FSTP) for active ports and "Learning" for
+	// inactive ones.
 	Status string
 }
 
@@ -34,6 +34,7 @@ const (
 // configuration change publishes a new one.
 type fwdTable struct {
 	hub   bool
+	fstp  bool             // BPDUs are consumed (fstpInput), not forwarded
 	ports []*port          // by number; nil = not allocated
 	untag []uint16         // by port number: untagged VLAN
 	vlans [4096]*vlanTable // nil = VLAN does not exist
@@ -41,15 +42,16 @@ type fwdTable struct {
 
 type vlanTable struct {
 	member   []uint8 // by port number
-	untagged []*port
-	tagged   []*port
+	blocked  []bool  // by port number: FSTP discarding (frames in are dropped, none go out)
+	untagged []*port // forwarding untagged members
+	tagged   []*port // forwarding tagged members
 }
 
 // publishLocked rebuilds the forwarding table from the configuration; s.mu must be held.
 func (s *Switch) publishLocked() {
-	t := &fwdTable{hub: s.hub, ports: append([]*port(nil), s.ports...), untag: make([]uint16, len(s.ports))}
+	t := &fwdTable{hub: s.hub, fstp: s.fstp.on, ports: append([]*port(nil), s.ports...), untag: make([]uint16, len(s.ports))}
 	for v := range s.vlans {
-		t.vlans[v] = &vlanTable{member: make([]uint8, len(s.ports))}
+		t.vlans[v] = &vlanTable{member: make([]uint8, len(s.ports)), blocked: make([]bool, len(s.ports))}
 	}
 	for i, p := range s.ports {
 		if p == nil {
@@ -59,12 +61,20 @@ func (s *Switch) publishLocked() {
 		t.untag[i] = uint16(p.untagged)
 		if vt := t.vlans[p.untagged&0xfff]; p.untagged != NoVLAN && vt != nil {
 			vt.member[i] = memberUntagged
-			vt.untagged = append(vt.untagged, p)
+			if s.fstpStateLocked(p.untagged, i) == StateForwarding {
+				vt.untagged = append(vt.untagged, p)
+			} else {
+				vt.blocked[i] = true
+			}
 		}
 		for v := range p.tagged {
 			if vt := t.vlans[v]; vt != nil && v != p.untagged {
 				vt.member[i] = memberTagged
-				vt.tagged = append(vt.tagged, p)
+				if s.fstpStateLocked(v, i) == StateForwarding {
+					vt.tagged = append(vt.tagged, p)
+				} else {
+					vt.blocked[i] = true
+				}
 			}
 		}
 	}
@@ -87,6 +97,8 @@ func (s *Switch) CreateVLAN(v int) error {
 		return syscall.EEXIST
 	}
 	s.vlans[v] = true
+	var a fstpActs
+	s.fstpNewVLANLocked(v, &a)
 	s.publishLocked()
 	return nil
 }
@@ -107,7 +119,7 @@ func (s *Switch) RemoveVLAN(v int) error {
 		}
 	}
 	delete(s.vlans, v)
-	s.fstp.forgetVLAN(v)
+	delete(s.fstp.vlans, v)
 	s.publishLocked()
 	return nil
 }
@@ -139,17 +151,18 @@ func (s *Switch) AddVLANPort(v, n int) error {
 	if p.untagged == v {
 		return syscall.EEXIST
 	}
-	s.fstp.clearEdges(n, v)
+	if pp := s.fstp.vlans[v].ports[n]; pp != nil {
+		pp.edge = false
+	}
 	if p.tagged[v] {
 		return syscall.EEXIST
 	}
 	p.tagged[v] = true
-	active := p.active()
-	s.publishLocked()
-	s.mu.Unlock()
-	if active {
-		s.topologyChange(v)
+	var a fstpActs
+	if p.active() {
+		s.fstpAddPortLocked(v, n, true, &a)
 	}
+	s.fstpFinishLocked(&a)
 	s.mu.Lock() // for the deferred Unlock
 	return nil
 }
@@ -168,19 +181,24 @@ func (s *Switch) DelVLANPort(v, n int) error {
 		s.mu.Unlock()
 		return syscall.EADDRINUSE
 	}
-	s.fstp.clearEdges(n, v)
+	if pp := s.fstp.vlans[v].ports[n]; pp != nil {
+		pp.edge = false
+	}
 	if !p.tagged[v] {
 		s.mu.Unlock()
 		return syscall.ENXIO
 	}
 	delete(p.tagged, v)
-	active := p.active()
 	s.publishLocked()
+	active := p.active()
 	s.mu.Unlock()
 	// As vde_switch: all of the port's entries go, then, if it was active, those of the VLAN it left.
 	s.flushHash(func(_ fdbKey, port int) bool { return port == n })
 	if active {
-		s.topologyChange(v)
+		var a fstpActs
+		s.mu.Lock()
+		s.fstpDelPortLocked(v, n, &a)
+		s.fstpFinishLocked(&a)
 	}
 	return nil
 }
@@ -203,25 +221,25 @@ func (s *Switch) SetPortVLAN(n, v int) error {
 	}
 	old := p.untagged
 	p.untagged = v
-	s.fstp.clearEdges(n, old)
-	s.fstp.clearEdges(n, v)
 	if v != NoVLAN {
 		delete(p.tagged, v)
 	}
 	active := p.active()
 	s.publishLocked()
 	s.mu.Unlock()
-	// As vde_switch: the port's entries go, then, if it is active, those of the VLAN it left and of
-	// the VLAN it joined.
+	// As vde_switch: the port's entries go, then, if it is active, it leaves the old VLAN's spanning
+	// tree and joins the new one's (each a topology change, flushing that VLAN's entries).
 	s.flushHash(func(_ fdbKey, port int) bool { return port == n })
 	if active {
-		var changed []int
-		for _, x := range []int{old, v} {
-			if x != NoVLAN {
-				changed = append(changed, x)
-			}
+		var a fstpActs
+		s.mu.Lock()
+		if old != NoVLAN {
+			s.fstpDelPortLocked(old, n, &a)
 		}
-		s.topologyChange(changed...)
+		if v != NoVLAN {
+			s.fstpAddPortLocked(v, n, false, &a)
+		}
+		s.fstpFinishLocked(&a)
 	}
 	return nil
 }
@@ -239,6 +257,9 @@ func (s *Switch) vlanInfoLocked(v int, all bool) VLANInfo {
 		st := "Learning"
 		if p.active() {
 			st = "Forwarding"
+			if s.fstpStateLocked(v, p.num) == StateDiscarding {
+				st = "Discarding"
+			}
 		}
 		vi.Ports = append(vi.Ports, VLANPort{Port: p.num, Tagged: tagged, Active: p.active(), Status: st})
 	}

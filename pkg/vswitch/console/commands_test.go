@@ -332,7 +332,9 @@ func fstpPort(n, tagged int, role string) string {
 func TestFSTPCommands(t *testing.T) {
 	runTable(t, 8, []step{
 		{"fstp/showinfo", data("MAC 02:00:5e:00:00:01 Priority 32768 (0x8000)\nFSTP=false\n"), nil},
-		{"fstp/setfstp 1", data("", eopnotsupp), nil},
+		{"fstp/setfstp 1", data(""), nil},
+		{"fstp/showinfo", data("MAC 02:00:5e:00:00:01 Priority 32768 (0x8000)\nFSTP=true\n"), nil},
+		{"fstp/print", data(strings.Replace(fstpVLAN(0, 0, 0), "ROOTSWITCH FSTP IS DISABLED", "ROOTSWITCH ", 1)), nil},
 		{"fstp/setfstp 0", data(""), nil},
 		{"fstp/setedge 0 1", einval, nil},
 		{"fstp/setedge 9 1 1", enxio, nil},
@@ -363,6 +365,7 @@ func TestFSTPCommands(t *testing.T) {
 		{"fstp/print 7", data(fstpVLAN(7, 3, 55, fstpPort(3, 0, "Designated"), fstpPort(2, 1, "Unknown"))), nil},
 		{"port/sethub 1", ok, nil},
 		{"fstp/setfstp 1", data("Can't use fstp in hub mode\n"), nil},
+		{"fstp/showinfo", data("MAC 02:00:5e:00:00:01 Priority 32768 (0x8000)\nFSTP=false\n"), nil},
 	})
 }
 

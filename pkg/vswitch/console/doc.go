@@ -10,8 +10,7 @@
 //   - banner and showinfo name this program and its version (same two-line shape);
 //   - hash/find prints the entry's real port (the reference prints port+1);
 //   - plugin/add answers "1095 Operation not supported": plugins are not supported;
-//   - fstp/setfstp 1 answers "1095 Operation not supported": there is no FSTP (fstp/* otherwise
-//     answer as the reference with FSTP off);
+//   - FSTP blocks only the worse end of a redundant link (see package vswitch and vswitch(1));
 //   - hash/setgcint and hash/setexpire reject values ≤ 0 (1022) instead of storing them, and VLAN 0
 //     cannot be removed.
 package console

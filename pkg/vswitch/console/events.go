@@ -19,6 +19,10 @@ const (
 	tagEPDel     = 0o32
 )
 
+// stateNames are the FSTP port states as the fstp/status debug lines name them, by wire value
+// (forwarding, 3, reads "learning+forwarding", as in the reference).
+var stateNames = [4]string{"discarding", "learning", "forwarding", "learning+forwarding"}
+
 // eventLine returns the debug path and message vde_switch prints for ev, and false for events it
 // has no debug category for (EventMACMoved: vde_switch has none, and debug/list must stay
 // identical to the reference's).
@@ -43,6 +47,14 @@ func eventLine(ev vswitch.Event) (path, msg string, ok bool) {
 		path, msg = "port/ep/-", fmt.Sprintf("Port %02d FD %2d", ev.Port, ev.Endpoint)
 	case vswitch.EventPortDescr:
 		path, msg = "port/descr", fmt.Sprintf("Port %02d FD %2d -> \"%s\"", ev.Port, ev.Endpoint, ev.Descr)
+	case vswitch.EventFSTPStatus:
+		path, msg = "fstp/status", fmt.Sprintf("Port %04d VLAN %02x:%02x %s", ev.Port, ev.VLAN>>8, ev.VLAN&0xff, stateNames[ev.State&3])
+	case vswitch.EventFSTPRoot:
+		path, msg = "fstp/root", fmt.Sprintf("Port %04d VLAN %02x:%02x -> %s", ev.Port, ev.VLAN>>8, ev.VLAN&0xff, ev.Root)
+	case vswitch.EventFSTPPortUp:
+		path, msg = "fstp/+", fmt.Sprintf("Port %04d VLAN %02x:%02x", ev.Port, ev.VLAN>>8, ev.VLAN&0xff)
+	case vswitch.EventFSTPPortDown:
+		path, msg = "fstp/-", fmt.Sprintf("Port %04d VLAN %02x:%02x", ev.Port, ev.VLAN>>8, ev.VLAN&0xff)
 	default:
 		return "", "", false
 	}

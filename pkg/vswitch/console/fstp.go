@@ -3,6 +3,7 @@
 package console
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"syscall"
@@ -11,7 +12,7 @@ import (
 	"github.com/govde/govde/pkg/vswitch"
 )
 
-// FSTP commands. There is no FSTP: they answer as vde_switch does with FSTP off.
+// FSTP commands, with vde_switch's output formats.
 
 func (c *Console) fstpCommands() []mgmt.Command {
 	return []mgmt.Command{
@@ -26,17 +27,13 @@ func (c *Console) fstpCommands() []mgmt.Command {
 
 func (c *Console) fstpShowinfo(_ *mgmt.Session, w io.Writer, _ string) error {
 	p := c.sw.Priority()
-	fmt.Fprintf(w, "MAC %s Priority %d (0x%x)\nFSTP=false\n", c.sw.MAC(), p, p)
+	fmt.Fprintf(w, "MAC %s Priority %d (0x%x)\nFSTP=%t\n", c.sw.MAC(), p, p, c.sw.FSTPEnabled())
 	return nil
 }
 
 func (c *Console) fstpSet(_ *mgmt.Session, w io.Writer, arg string) error {
-	if c.sw.Hub() {
-		fmt.Fprintf(w, "Can't use fstp in hub mode\n")
-		return nil
-	}
-	if mgmt.Atoi(arg) != 0 {
-		return syscall.EOPNOTSUPP
+	if errors.Is(c.sw.SetFSTP(mgmt.Atoi(arg) != 0), vswitch.ErrHub) {
+		fmt.Fprintf(w, "Can't use fstp in hub mode\n") // and success, as the reference
 	}
 	return nil
 }
@@ -86,21 +83,29 @@ var roleNames = [...]string{
 	vswitch.RoleUnknown:    "Unknown",
 	vswitch.RoleRoot:       "Root",
 	vswitch.RoleDesignated: "Designated",
-	vswitch.RoleAlternate:  "Alternate",
-	vswitch.RoleBackup:     "Backup",
+	vswitch.RoleAlternate:  "Alternate/Backup",
 	vswitch.RoleEdge:       "Edge",
 }
 
-// printFSTP prints one VLAN's spanning tree as the reference does with FSTP off.
+// printFSTP prints one VLAN's spanning tree as the reference does. Like r586, which tests the
+// untagged set twice where it means untagged or tagged, it shows every tagged port as "Unknown";
+// vlan/print shows whether such a port forwards.
 func printFSTP(w io.Writer, fi vswitch.FSTPInfo) {
-	fmt.Fprintf(w, "FST DATA VLAN %04d ROOTSWITCH FSTP IS DISABLED\n", fi.VLAN)
-	fmt.Fprintf(w, " ++ root %02x:%02x:%s\n", fi.RootPriority>>8, fi.RootPriority&0xff, fi.RootMAC)
-	fmt.Fprintf(w, " ++ designated ff:ff:ff:ff:ff:ff:ff:ff\n")
+	root, on := "", ""
+	if fi.IsRoot {
+		root = "ROOTSWITCH"
+	}
+	if !fi.Enabled {
+		on = "FSTP IS DISABLED"
+	}
+	fmt.Fprintf(w, "FST DATA VLAN %04d %s %s\n", fi.VLAN, root, on)
+	fmt.Fprintf(w, " ++ root %s\n", fi.Root)
+	fmt.Fprintf(w, " ++ designated %s\n", fi.Designated)
 	fmt.Fprintf(w, " ++ rootport %04d cost %d age %d bonusport %04d bonuscost %d\n",
 		fi.RootPort, fi.RootCost, int(fi.Age.Seconds()), fi.BonusPort, fi.BonusCost)
 	for _, p := range fi.Ports {
 		role := "Unknown"
-		if int(p.Role) < len(roleNames) {
+		if int(p.Role) < len(roleNames) && !p.Tagged {
 			role = roleNames[p.Role]
 		}
 		fmt.Fprintf(w, " -- Port %04d tagged=%d portcost=%d role=%s\n", p.Port, b2i(p.Tagged), p.Cost, role)
