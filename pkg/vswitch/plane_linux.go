@@ -6,15 +6,19 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/govde/govde/internal/rawfd"
 	"golang.org/x/sys/unix"
 )
 
-// The plane reads every VDE data socket of the switch from one thread, as vde_switch does: one
-// ppoll(2) over all of them, recvmmsg on the ready ones, each batch forwarded inline (sendmmsg to
-// the other data sockets, writes to TAPs). The sockets are opened raw (vde.Request.Raw): the Go
+// yieldEvery is how often the plane's busy loop passes through the scheduler.
+const yieldEvery = 5 * time.Millisecond
+
+// The plane reads every VDE data socket of the switch from one goroutine, as vde_switch does from one
+// thread: one ppoll(2) over all of them, recvmmsg on the ready ones, each batch forwarded inline
+// (sendmmsg to the other data sockets, writes to TAPs). The sockets are opened raw (vde.Request.Raw): the Go
 // runtime's poller never sees them, so a frame costs no poller wake-up, no goroutine hand-off and no
 // futex; on a TCP flow through the switch, a frame and its ACK used to cost one of each per frame
 // (see doc.go for the figures).
@@ -116,11 +120,17 @@ func (pl *plane) close() {
 }
 
 func (pl *plane) run() {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	pl.dirty = true
 	var buf [8]byte
+	lastYield := time.Now()
 	for {
+		if now := time.Now(); now.Sub(lastYield) >= yieldEvery {
+			// A goroutine that stays on one scheduling tick for 10 ms is preempted by sysmon, which
+			// then takes its P during its next ppoll and goes back to a 20 µs tick (see relay's
+			// yieldEvery for the figures). Not locked to its thread, so that yielding is cheap.
+			runtime.Gosched()
+			lastYield = now
+		}
 		if pl.changed.Swap(false) {
 			unix.Read(pl.efd, buf[:])
 			if pl.closing() {
