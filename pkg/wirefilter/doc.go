@@ -8,7 +8,9 @@
 // sends the copies that are due through the relay's Emitter; one reused timer (impair.Waker) sends
 // the others when they fall due, and draws the Markov transitions. Its Gate tells the relay when a
 // direction's sender may send again (the interface speed throttles the sender, as in the
-// reference). Blink datagrams ("ID LR|RL|-- SIZE\n") go to the --blink socket for each frame sent.
+// reference). A direction with no impairment set and nothing waiting is a plain wire: the Hook
+// hands its frames back to the relay untouched (impair.Engine.Pass: no copy, no lock), and a
+// parameter set from the console applies from the next frame. Blink datagrams ("ID LR|RL|-- SIZE\n") go to the --blink socket for each frame sent.
 //
 // Console returns the mgmt.Config of wirefilter's console (vde-protocol.md 10.5): the banner, the
 // "VDEwf$ " prompt, the commands in the reference's prefix order, and showinfo, showedges and

@@ -38,6 +38,7 @@ type Filter struct {
 	held     [2]impair.Packet           // a due copy the destination had no room for (sendMu)
 	holding  [2]bool                    // held[d] is valid (sendMu)
 	blocked  [2]atomic.Bool             // holding, readable without sendMu: the timer waits for OnRoom
+	sending  [2]atomic.Bool             // flush holds sendMu: a copy may be between Pop and Emit
 	nextSend [2]atomic.Int64            // unix ns before which the direction's input is not read; 0: none
 
 	markovMu sync.Mutex // guards trans and onTrans
@@ -82,11 +83,21 @@ func (f *Filter) OnTransition(fn func(line string)) {
 
 // Hook is the relay.Hook of the filter: the engine copies the frame, the copies due at once are
 // sent through out, the others by the timer. It never blocks on the timer and never allocates in
-// steady state.
+// steady state. A direction with no impairment set and nothing waiting passes its frames on
+// untouched (relay.Pass: no copy, no lock); a parameter set later applies from the next frame.
 func (f *Filter) Hook(dir relay.Dir, fr []byte, out relay.Emitter) relay.Verdict {
 	d := impair.Dir(dir & 1)
 	if p := f.out[d].Load(); p == nil || p.Emitter != out {
 		f.out[d].Store(&emitter{out})
+	}
+	// Pass sees an empty queue; a copy popped from it but not yet emitted (a flush under way, or a
+	// copy held for want of room) must not be overtaken either. flush sets sending before it pops,
+	// so a Pass that sees the queue emptied by that pop sees sending too (or the flush is over).
+	if f.e.Pass(d) && !f.sending[d].Load() && !f.blocked[d].Load() {
+		if f.blink != nil {
+			f.blink.send(f.bidir, d, len(fr)+impair.HeaderLen)
+		}
+		return relay.Pass
 	}
 	now := f.clock.Now()
 	v := f.e.Process(d, fr, now)
@@ -118,6 +129,8 @@ func (f *Filter) Gate(dir relay.Dir) time.Time {
 func (f *Filter) flush(d impair.Dir, now time.Time) {
 	f.sendMu[d].Lock()
 	defer f.sendMu[d].Unlock()
+	f.sending[d].Store(true)
+	defer f.sending[d].Store(false)
 	out := f.out[d].Load()
 	for {
 		var p impair.Packet
