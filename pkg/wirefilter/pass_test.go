@@ -92,3 +92,16 @@ func TestKnobsAtRuntime(t *testing.T) {
 		c.close(t)
 	})
 }
+
+// BenchmarkHookTransparent: the hook's cost per 1500-byte frame when no impairment is set.
+func BenchmarkHookTransparent(b *testing.B) {
+	f := New(Config{Engine: impair.New(impair.Config{Rand: impair.NewSource(1)}), Bidirectional: true})
+	defer f.Close()
+	out := &fakeEmitter{}
+	fr := testFrame(1, 1500)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(fr)))
+	for b.Loop() {
+		f.Hook(relay.AtoB, fr, out)
+	}
+}
