@@ -30,6 +30,7 @@
 #   WF_SWITCH WF_PLUG2TAP WF_DPIPE WF_VPLUG  the path's tools (default vde_switch, vde_plug2tap, and our dpipe
 #                    and vplug from $GOVDE_BIN, else vde2's dpipe and vde_plug)
 #   WF_SECTIONS      which sections, default "delay loss band speed cost"
+#   WF_DELAY_SETS    the delay rows (default "10 10+2 40 40+5 40+6N 200 200+20")
 #   WF_DELAY_N       datagrams per delay row (default 200, one every 20 ms, or 2*jitter+5 ms when larger)
 #   WF_PING_N        pings per delay row, at the same interval (default 50)
 #   WF_LOSS_N        datagrams per loss row (default 10000, one every WF_LOSS_INTERVAL, default 500us)
@@ -55,6 +56,7 @@ OURS=${WIREFILTER_OURS:-$BIN/wirefilter}
 ORIG=${WIREFILTER_ORIG:-/usr/bin/wirefilter}
 CABLE=${WF_CABLE:-dpipe}
 SECTIONS=${WF_SECTIONS:-delay loss band speed cost}
+DELAY_SETS=${WF_DELAY_SETS:-10 10+2 40 40+5 40+6N 200 200+20}
 DELAY_N=${WF_DELAY_N:-200}
 PING_N=${WF_PING_N:-50}
 LOSS_N=${WF_LOSS_N:-10000}
@@ -445,7 +447,7 @@ if has delay; then
 	# shellcheck disable=SC2059
 	printf "$FMT" "  ping RTT" "$(cell "${pc[ours]}" "$OURS_NA")" "$(cell "${pc[orig]}" "")" \
 		"$(cell "${pc[netem]}" "$NETEM_NA")" ""
-	for set in 10 10+2 40 40+5 40+6N 200 200+20; do
+	for set in $DELAY_SETS; do
 		d=${set%%+*} j=0 dist=U
 		case $set in *+*) j=${set#*+} ;; esac
 		case $j in *N) dist=N j=${j%N} ;; esac

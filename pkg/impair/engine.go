@@ -378,6 +378,9 @@ func (e *Engine) Release(p Packet) {
 // Next returns when the next copy of direction d is due (zero: none queued). The caller arms its
 // wake-up timer for the earliest of Next(LR), Next(RL) and MarkovNext.
 func (e *Engine) Next(d Dir) time.Time {
+	if e.pending[d&1].Load() == 0 {
+		return time.Time{} // as below, without the lock: Pop and schedule keep pending up to date
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.due(d & 1)

@@ -53,7 +53,7 @@ func joinFast(ctx context.Context, a, b frame.Endpoint, c *Config) (bool, error)
 	if !ok || !ok2 {
 		return false, nil
 	}
-	l := &loop{hook: c.Hook, gate: c.Gate, onRoom: c.OnRoom, stats: c.Stats, wake: -1}
+	l := &loop{hook: c.Hook, gate: c.Gate, onRoom: c.OnRoom, timer: c.Timer, stats: c.Stats, wake: -1}
 	defer l.release()
 	if !l.sides[0].init(da, &c.Stats.Dir[BtoA]) || !l.sides[1].init(db, &c.Stats.Dir[AtoB]) {
 		return false, nil
@@ -109,8 +109,13 @@ type loop struct {
 	gate  func(Dir) time.Time
 	// onRoom is Config.OnRoom
 	onRoom func(Dir)
-	stats  *Stats
-	wake   int // eventfd: stop and the Emitters wake the loop
+	// timer is Config.Timer; due is its deadline (zero: none), ran says a Hook or OnRoom ran since
+	// timer was last called.
+	timer func(time.Time) time.Time
+	due   time.Time
+	ran   bool
+	stats *Stats
+	wake  int // eventfd: stop and the Emitters wake the loop
 
 	stopOnce sync.Once
 	stopped  atomic.Bool
@@ -209,6 +214,10 @@ func (l *loop) run() error {
 	// often resumes it on another thread, at the cost of a futex wake-up and a context switch.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	if l.timer != nil {
+		defer fineSlack()()
+		l.ran = true
+	}
 	l.fds[slotCan0] = unix.PollFd{Fd: int32(l.sides[0].cfd), Events: unix.POLLIN}
 	l.fds[slotCan1] = unix.PollFd{Fd: int32(l.sides[1].cfd), Events: unix.POLLIN}
 	l.fds[slotWake] = unix.PollFd{Fd: int32(l.wake), Events: unix.POLLIN}
@@ -221,10 +230,21 @@ func (l *loop) run() error {
 			for i := range l.sides {
 				if l.sides[i].out.roomAgain() {
 					l.onRoom(Dir(1 - i)) // side i receives the frames of direction 1-i
+					l.ran = true
 				}
 			}
 		}
 		timeout := time.Duration(-1)
+		if l.timer != nil {
+			if l.ran || !l.due.IsZero() && !time.Now().Before(l.due) {
+				if err := l.runTimer(); err != nil {
+					return err
+				}
+			}
+			if !l.due.IsZero() {
+				timeout = pollTimeout(time.Until(l.due))
+			}
+		}
 		for i := range l.sides {
 			src, dst := &l.sides[i], &l.sides[1-i]
 			rd, wr := &l.fds[slotRead+2*i], &l.fds[slotWrite+2*i]
@@ -292,6 +312,56 @@ func (l *loop) run() error {
 			}
 		}
 	}
+}
+
+// runTimer calls Config.Timer and writes what it emitted; the Emits need no wake-up, as the loop
+// flushes both queues afterwards.
+func (l *loop) runTimer() error {
+	l.ran = false
+	for i := range l.sides {
+		o := &l.sides[i].out
+		o.mu.Lock()
+		o.inHook = true
+		o.mu.Unlock()
+	}
+	l.due = l.timer(time.Now())
+	var err error
+	for i := range l.sides {
+		o := &l.sides[i].out
+		o.mu.Lock()
+		o.inHook = false
+		if ferr := o.flush(); err == nil {
+			err = ferr
+		}
+		o.mu.Unlock()
+	}
+	return err
+}
+
+// exact is how far ahead of a Timer deadline the loop sleeps for the whole remaining time; farther
+// ahead it sleeps in steps. The kernel lets a poll(2) timeout expire late by up to 0.1 % of it
+// (0.5 % for a niced thread), beyond the thread's timer slack: 200 µs on a 200 ms wait.
+const exact = time.Millisecond
+
+// pollTimeout returns how long to poll for a deadline d away: all of it when d ≤ exact; otherwise
+// less, by more than the kernel's 0.5 % lateness, so that the wake-up comes before the deadline and
+// the rest is waited for with a short, accurate timeout.
+func pollTimeout(d time.Duration) time.Duration {
+	if d <= exact {
+		return max(d, 0)
+	}
+	return d - d/128 - exact/2
+}
+
+// fineSlack sets the calling thread's timer slack to 1 ns, so that a short poll(2) timeout expires
+// on time instead of up to 50 µs late (the default slack), and returns the function that restores it.
+// The caller has locked its goroutine to the thread.
+func fineSlack() (restore func()) {
+	old, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+	if err != nil || unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0) != nil {
+		return func() {}
+	}
+	return func() { unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(old), 0, 0, 0) }
 }
 
 // held returns how long Config.Gate holds direction dir's input (≤ 0: not held).
@@ -452,6 +522,7 @@ func (l *loop) deliver(o *outq, dir Dir, f []byte) {
 		return
 	}
 	if l.hook != nil {
+		l.ran = true
 		// The hook may Emit (a duplicate, say) before it returns: it runs without o's lock.
 		o.inHook = true
 		o.mu.Unlock()

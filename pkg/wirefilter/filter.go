@@ -39,6 +39,7 @@ type Filter struct {
 	holding  [2]bool                    // held[d] is valid (sendMu)
 	blocked  [2]atomic.Bool             // holding, readable without sendMu: the timer waits for OnRoom
 	sending  [2]atomic.Bool             // flush holds sendMu: a copy may be between Pop and Emit
+	driven   atomic.Bool                // the relay's loop calls Timer: the waker only draws Markov
 	nextSend [2]atomic.Int64            // unix ns before which the direction's input is not read; 0: none
 
 	markovMu sync.Mutex // guards trans and onTrans
@@ -193,17 +194,52 @@ func (f *Filter) tick(now time.Time) {
 	}
 }
 
-// arm sets the timer to the earliest deadline of the engine.
+// arm sets the timer to the earliest deadline of the engine: the Markov clock's, and the next
+// delivery's unless the relay's loop sends the deliveries (Timer).
 func (f *Filter) arm() {
 	if f.closed.Load() {
 		return
 	}
-	for _, d := range []impair.Dir{impair.LR, impair.RL} {
-		if !f.blocked[d].Load() { // a blocked direction resumes on OnRoom, not on the timer
-			f.waker.Arm(f.e.Next(d))
+	if !f.driven.Load() {
+		for _, d := range []impair.Dir{impair.LR, impair.RL} {
+			if !f.blocked[d].Load() { // a blocked direction resumes on OnRoom, not on the timer
+				f.waker.Arm(f.e.Next(d))
+			}
 		}
 	}
 	f.waker.Arm(f.e.MarkovNext())
+}
+
+// Timer is the relay.Config.Timer of the filter. On the fast path the relay's loop calls it and sends
+// the delayed copies itself when they fall due, with no hand-off from a timer goroutine, which made
+// them late; from the first call on, the filter's own timer only draws the Markov transitions. It
+// sends the copies due at now and returns when the next one is due (zero: none queued, or its
+// direction is waiting for OnRoom). It never sends a copy before its time.
+func (f *Filter) Timer(now time.Time) time.Time {
+	if !f.driven.Load() {
+		f.driven.Store(true)
+	}
+	if f.closed.Load() {
+		return time.Time{}
+	}
+	var next time.Time
+	for _, d := range []impair.Dir{impair.LR, impair.RL} {
+		if f.blocked[d].Load() {
+			continue
+		}
+		t := f.e.Next(d)
+		if !t.IsZero() && !t.After(now) {
+			f.flush(d, now)
+			if f.blocked[d].Load() {
+				continue
+			}
+			t = f.e.Next(d)
+		}
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	return next
 }
 
 // Kick restarts the timer from the engine's state; call it after changing the Markov parameters
