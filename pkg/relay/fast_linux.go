@@ -30,14 +30,16 @@ const (
 	hdrLen = 2
 )
 
-// poll set slots: the read and write descriptor of each side, both cancel descriptors, the wake eventfd.
+// poll set slots: the read and write descriptor of each side, both cancel descriptors, the wake eventfd,
+// the Timer's timerfd.
 const (
 	slotRead  = 0 // + 2*side
 	slotWrite = 1 // + 2*side
 	slotCan0  = 4
 	slotCan1  = 5
 	slotWake  = 6
-	nslots    = 7
+	slotTimer = 7
+	nslots    = 8
 )
 
 // joinFast runs the poll loop when both endpoints are raw; it reports false, having done nothing, when
@@ -53,7 +55,7 @@ func joinFast(ctx context.Context, a, b frame.Endpoint, c *Config) (bool, error)
 	if !ok || !ok2 {
 		return false, nil
 	}
-	l := &loop{hook: c.Hook, gate: c.Gate, onRoom: c.OnRoom, timer: c.Timer, stats: c.Stats, wake: -1}
+	l := &loop{hook: c.Hook, gate: c.Gate, onRoom: c.OnRoom, timer: c.Timer, stats: c.Stats, wake: -1, tfd: -1}
 	defer l.release()
 	if !l.sides[0].init(da, &c.Stats.Dir[BtoA]) || !l.sides[1].init(db, &c.Stats.Dir[AtoB]) {
 		return false, nil
@@ -63,6 +65,12 @@ func joinFast(ctx context.Context, a, b frame.Endpoint, c *Config) (bool, error)
 		return false, nil
 	}
 	l.wake = efd
+	if l.timer != nil {
+		// Without a timerfd the loop waits for the Timer's deadlines with poll timeouts (pollTimeout).
+		if tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC|unix.TFD_NONBLOCK); err == nil {
+			l.tfd = tfd
+		}
+	}
 	for i := range l.sides {
 		l.sides[i].out.wake = efd
 		l.sides[i].out.stream = l.sides[i].stream
@@ -110,10 +118,12 @@ type loop struct {
 	// onRoom is Config.OnRoom
 	onRoom func(Dir)
 	// timer is Config.Timer; due is its deadline (zero: none), ran says a Hook or OnRoom ran since
-	// timer was last called.
+	// timer was last called. tfd is a timerfd armed for due (armed: the deadline it is set for), or -1.
 	timer func(time.Time) time.Time
 	due   time.Time
 	ran   bool
+	tfd   int
+	armed time.Time
 	stats *Stats
 	wake  int // eventfd: stop and the Emitters wake the loop
 
@@ -191,6 +201,10 @@ func (l *loop) release() {
 		unix.Close(l.wake)
 		l.wake = -1
 	}
+	if l.tfd >= 0 {
+		unix.Close(l.tfd)
+		l.tfd = -1
+	}
 }
 
 // stop records the first reason to end and wakes the loop.
@@ -221,6 +235,7 @@ func (l *loop) run() error {
 	l.fds[slotCan0] = unix.PollFd{Fd: int32(l.sides[0].cfd), Events: unix.POLLIN}
 	l.fds[slotCan1] = unix.PollFd{Fd: int32(l.sides[1].cfd), Events: unix.POLLIN}
 	l.fds[slotWake] = unix.PollFd{Fd: int32(l.wake), Events: unix.POLLIN}
+	l.fds[slotTimer] = unix.PollFd{Fd: int32(l.tfd), Events: unix.POLLIN}
 	var drain [8]byte
 	for {
 		if l.stopped.Load() {
@@ -240,9 +255,16 @@ func (l *loop) run() error {
 				if err := l.runTimer(); err != nil {
 					return err
 				}
+				// An Emit of the Timer may have met ErrFull and the flush made room since: OnRoom
+				// (above) must hear of it before the loop sleeps.
+				continue
 			}
 			if !l.due.IsZero() {
-				timeout = pollTimeout(time.Until(l.due))
+				if d := time.Until(l.due); l.tfd < 0 || d <= 0 {
+					timeout = pollTimeout(d)
+				} else if !l.due.Equal(l.armed) {
+					l.arm(d)
+				}
 			}
 		}
 		for i := range l.sides {
@@ -282,6 +304,10 @@ func (l *loop) run() error {
 		}
 		if l.fds[slotCan0].Revents|l.fds[slotCan1].Revents != 0 {
 			return nil // an endpoint was closed from outside
+		}
+		if l.fds[slotTimer].Revents != 0 {
+			unix.Read(l.tfd, drain[:]) // the deadline has come: go round
+			l.armed = time.Time{}
 		}
 		if l.fds[slotWake].Revents != 0 {
 			if l.stopped.Load() {
@@ -336,6 +362,19 @@ func (l *loop) runTimer() error {
 		o.mu.Unlock()
 	}
 	return err
+}
+
+// arm sets the timerfd to expire in d (> 0): a timerfd expires on time, with none of the lateness
+// (timer slack) the kernel allows a poll(2) timeout, and needs no wake-up ahead of the deadline.
+func (l *loop) arm(d time.Duration) {
+	its := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
+	if unix.TimerfdSettime(l.tfd, 0, &its, nil) != nil {
+		unix.Close(l.tfd) // cannot happen with a valid descriptor; fall back to poll timeouts
+		l.tfd = -1
+		l.fds[slotTimer].Fd = -1
+		return
+	}
+	l.armed = l.due
 }
 
 // exact is how far ahead of a Timer deadline the loop sleeps for the whole remaining time; farther

@@ -105,10 +105,11 @@ type Config struct {
 	// at their time, rather than from a timer goroutine that hands them over. Timer does the work due
 	// at now (it may Emit) and returns when it wants to be called next (zero: no deadline). The fast
 	// path calls it once when it starts, again after every round in which a Hook or OnRoom ran (they
-	// may have made the deadline earlier), and when the deadline has come: its poll(2) waits no longer
-	// than that, on a thread with the finest timer slack, so nothing is called before its deadline and
-	// little after. It must not block. The goroutine path never calls it, so an owner that has not
-	// been called must keep its own timer.
+	// may have made the deadline earlier), and when the deadline has come: its poll(2) also waits on a
+	// timerfd set for the deadline, which expires on time (a poll timeout may expire 0.1 % late), so
+	// the deadline's call comes neither before it nor with a hand-off between threads after it. It
+	// must not block. The goroutine path never calls it, so an owner that has not been called must
+	// keep its own timer.
 	Timer func(now time.Time) (next time.Time)
 }
 

@@ -109,3 +109,59 @@ func TestFastTimer(t *testing.T) {
 		}
 	}
 }
+
+// TestFastTimerRoom: frames the Timer sends at its deadline overflow the stream destination's queue
+// (ErrFull); the loop writes the queue out at once and must then report OnRoom before it sleeps, with
+// no other event to wake it, so that the Timer sends the rest.
+func TestFastTimerRoom(t *testing.T) {
+	a, aPeer := newRawEP(t, unix.SOCK_DGRAM)
+	b, bPeer := newRawEP(t, unix.SOCK_STREAM)
+	const n = 20
+	var (
+		mu   sync.Mutex
+		out  Emitter
+		left int
+		due  time.Time
+	)
+	hook := func(dir Dir, f []byte, e Emitter) Verdict {
+		mu.Lock()
+		defer mu.Unlock()
+		out, left, due = e, n, time.Now().Add(10*time.Millisecond)
+		return Keep
+	}
+	send := func(now time.Time) {
+		for left > 0 && !now.Before(due) {
+			f := make([]byte, 9000)
+			f[14] = byte(n - left)
+			if out.Emit(f) == ErrFull {
+				return
+			}
+			left--
+		}
+	}
+	timer := func(now time.Time) time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		send(now)
+		if left == 0 || !now.Before(due) {
+			return time.Time{} // all sent, or waiting for OnRoom
+		}
+		return due
+	}
+	onRoom := func(Dir) {
+		mu.Lock()
+		defer mu.Unlock()
+		send(time.Now())
+	}
+	errc := startJoin(context.Background(), a, b, &Config{Hook: hook, Timer: timer, OnRoom: onRoom})
+	sendRaw(t, aPeer, payload)
+	for i := range n {
+		if r := readRecord(t, bPeer); len(r) != 9000 || r[14] != byte(i) {
+			t.Fatalf("record %d: %d bytes, seq %d", i, len(r), r[14])
+		}
+	}
+	a.Close()
+	if err := waitJoin(t, errc); err != nil {
+		t.Fatal(err)
+	}
+}
