@@ -30,11 +30,18 @@
 #   WF_SWITCH WF_PLUG2TAP WF_DPIPE WF_VPLUG  the path's tools (default vde_switch, vde_plug2tap, and our dpipe
 #                    and vplug from $GOVDE_BIN, else vde2's dpipe and vde_plug)
 #   WF_SECTIONS      which sections, default "delay loss band speed cost"
+#   WF_DELAY_SETS    the delay rows (default "10 10+2 40 40+5 40+6N 200 200+20")
 #   WF_DELAY_N       datagrams per delay row (default 200, one every 20 ms, or 2*jitter+5 ms when larger)
 #   WF_PING_N        pings per delay row, at the same interval (default 50)
 #   WF_LOSS_N        datagrams per loss row (default 10000, one every WF_LOSS_INTERVAL, default 500us)
 #   WF_BW_TIME       seconds of UDP per bandwidth row (default 4)    WF_TCP_TIME  seconds per iperf3 (default 4)
 #   WF_COST_RUNS     alternating runs of the cost section, medians printed (default 3)
+#   WF_COST_ORIG     the cost section's cable for the original (WF_CABLE=dpipe only): "vde2" (default) runs it
+#                    between vde2's own dpipe and vde_plug, "path" between WF_DPIPE and WF_VPLUG as the other rows.
+#                    The original's stream reader loses the record boundaries when a read ends inside a record and
+#                    then swallows the frames that follow; a writer that puts many records in one write (our
+#                    vplug's fast path) makes that common under TCP load, and the original's TCP run stalls
+#                    (0 bytes: "n/a (failed)"). vde_plug writes one record per write, as the original expects.
 #   WF_NICE          run the path's processes (switches, plug2taps, cable, probes, iperf3) at this nice value,
 #                    e.g. -10 on a machine busy with other work (default: not reniced)
 #   WF_DEBUG=1       print each probe's result and its first 20 runs of lost datagrams on stderr
@@ -49,6 +56,7 @@ OURS=${WIREFILTER_OURS:-$BIN/wirefilter}
 ORIG=${WIREFILTER_ORIG:-/usr/bin/wirefilter}
 CABLE=${WF_CABLE:-dpipe}
 SECTIONS=${WF_SECTIONS:-delay loss band speed cost}
+DELAY_SETS=${WF_DELAY_SETS:-10 10+2 40 40+5 40+6N 200 200+20}
 DELAY_N=${WF_DELAY_N:-200}
 PING_N=${WF_PING_N:-50}
 LOSS_N=${WF_LOSS_N:-10000}
@@ -56,6 +64,7 @@ LOSS_INTERVAL=${WF_LOSS_INTERVAL:-500us}
 BW_TIME=${WF_BW_TIME:-4}
 TCPT=${WF_TCP_TIME:-4}
 COST_RUNS=${WF_COST_RUNS:-3}
+COST_ORIG=${WF_COST_ORIG:-vde2}
 QLEN=${WF_DGRAM_QLEN:-1024}
 PROBE_RUNS=0
 [ -n "${WF_DEBUG:-}" ] && PROBE_RUNS=20
@@ -72,6 +81,12 @@ for t in ip tc ping iperf3 python3 go "$ORIG" "$SWITCH" "$PLUG2TAP" "$DPIPE" "$V
 	command -v "$t" >/dev/null || { echo "bench-wirefilter: skipped ($t not installed)"; exit 0; }
 done
 case $CABLE in dpipe | v) ;; *) echo "bench-wirefilter: WF_CABLE=$CABLE: want dpipe or v" >&2; exit 2 ;; esac
+case $COST_ORIG in vde2 | path) ;; *) echo "bench-wirefilter: WF_COST_ORIG=$COST_ORIG: want vde2 or path" >&2; exit 2 ;; esac
+if [ "$COST_ORIG" = vde2 ] && [ "$CABLE" = dpipe ]; then
+	for t in dpipe vde_plug; do
+		command -v "$t" >/dev/null || { echo "bench-wirefilter: skipped ($t not installed; WF_COST_ORIG=path)"; exit 0; }
+	done
+fi
 HAVE_OURS=0
 [ -x "$OURS" ] && HAVE_OURS=1
 
@@ -229,9 +244,10 @@ setup() {
 # ---------------------------------------------------------------------------------------------------------
 # The cable. start_cable WF [OPTS...] (WF "none": no wirefilter) starts it between the two switches and waits
 # until a ping crosses it; CABLE_PID is its top process. stop_cable ends it and everything it started.
+# CDPIPE and CVPLUG, when set, replace DPIPE and VPLUG for this cable.
 CABLE_PID=
 start_cable() {
-	local wf=$1 extra=()
+	local wf=$1 extra=() DPIPE=${CDPIPE:-$DPIPE} VPLUG=${CVPLUG:-$VPLUG}
 	shift
 	[ "$wf" = "$OURS" ] && [ -n "${WF_SEED:-}" ] && extra=(--seed "$WF_SEED")
 	: >"$work/cable.log"
@@ -431,7 +447,7 @@ if has delay; then
 	# shellcheck disable=SC2059
 	printf "$FMT" "  ping RTT" "$(cell "${pc[ours]}" "$OURS_NA")" "$(cell "${pc[orig]}" "")" \
 		"$(cell "${pc[netem]}" "$NETEM_NA")" ""
-	for set in 10 10+2 40 40+5 40+6N 200 200+20; do
+	for set in $DELAY_SETS; do
 		d=${set%%+*} j=0 dist=U
 		case $set in *+*) j=${set#*+} ;; esac
 		case $j in *N) dist=N j=${j%N} ;; esac
@@ -601,19 +617,27 @@ if has cost; then
 	echo
 	nowf="dpipe vplug = vplug"
 	[ "$CABLE" = v ] && nowf="vplug SW1 SW2"
+	origlabel="original"
+	[ "$CABLE" = dpipe ] && [ "$COST_ORIG" = vde2 ] && origlabel="original, in vde2's dpipe and vde_plug"
 	echo "cost: TCP host 1 -> host 2 through the cable, no impairment set, iperf3 ${TCPT}s, median of $COST_RUNS runs"
 	echo "  (the three cables alternating); CPU: user+system seconds of all the cable's processes per GB carried."
+	[ "$CABLE" = dpipe ] && [ "$COST_ORIG" = vde2 ] && echo "  The original runs in the cable it ships with (WF_COST_ORIG, at the top of this script, says why)."
 	declare -A MB CPU
 	NETPATH=vde
 	hz=$(getconf CLK_TCK)
 	for r in $(seq "$COST_RUNS"); do
 		for impl in none ours orig; do
+			CDPIPE="" CVPLUG=""
 			case $impl in
 			none) wf=none ;;
 			ours) [ $HAVE_OURS = 1 ] || continue; wf=$OURS ;;
-			orig) wf=$ORIG ;;
+			orig)
+				wf=$ORIG
+				[ "$COST_ORIG" = vde2 ] && CDPIPE=dpipe CVPLUG=vde_plug
+				;;
 			esac
 			start_cable "$wf" || continue
+			CDPIPE="" CVPLUG=""
 			# shellcheck disable=SC2046
 			set -- $(descendants "$CABLE_PID")
 			c0=$(cputicks "$@")
@@ -630,7 +654,7 @@ if has cost; then
 		case $impl in
 		none) label="no wirefilter ($nowf)" ;;
 		ours) label="ours" ;;
-		orig) label="original" ;;
+		orig) label=$origlabel ;;
 		esac
 		# shellcheck disable=SC2086
 		m=$(median ${MB[$impl]:-}) u=$(median ${CPU[$impl]:-})

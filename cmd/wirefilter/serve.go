@@ -165,7 +165,9 @@ func filter(ctx context.Context, c *cli.Context, cfg *config, descr string, d *d
 	jctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	joined := make(chan error, 1)
-	go func() { joined <- relay.Join(jctx, l, r, &relay.Config{Hook: f.Hook, Gate: f.Gate, OnRoom: f.OnRoom}) }()
+	go func() {
+		joined <- relay.Join(jctx, l, r, &relay.Config{Hook: f.Hook, Gate: f.Gate, OnRoom: f.OnRoom, Timer: f.Timer})
+	}()
 	select {
 	case err := <-joined:
 		if err != nil && !errors.Is(err, net.ErrClosed) {

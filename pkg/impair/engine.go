@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/govde/govde/pkg/frame"
@@ -91,6 +92,11 @@ type Engine struct {
 	seq     uint64
 	bufs    pool
 	stats   [2]Stats
+
+	// Read without mu by Pass, written under it.
+	clear   [2]atomic.Bool   // no parameter of the direction is on, and there is one Markov node
+	pending [2]atomic.Int64  // len(q[d].h)
+	passed  [2]atomic.Uint64 // frames let through by Pass: counted in Stats' In and Out
 }
 
 // New returns an Engine with every parameter 0 (a perfect cable), FIFO on and one Markov node.
@@ -109,6 +115,7 @@ func New(cfg Config) *Engine {
 		e.q[d].h = make([]entry, 0, min(limit, 1024))
 	}
 	e.mk.init()
+	e.refresh()
 	return e
 }
 
@@ -267,6 +274,7 @@ func (e *Engine) schedule(d Dir, vals *nodeValues, frm []byte, size int, now tim
 	n := copy(buf[:], frm)
 	e.seq++
 	e.q[d].push(entry{when: when, seq: e.seq, buf: buf, n: n, counted: counted})
+	e.pending[d].Add(1)
 	return true
 }
 
@@ -313,6 +321,7 @@ func (e *Engine) Pop(d Dir, now time.Time) (p Packet, ok bool) {
 		return Packet{}, false
 	}
 	en := q.pop()
+	e.pending[d].Add(-1)
 	b := en.buf[:en.n]
 	if nv := e.nodes[e.mk.cur][Noise][d]; nv.Max() > 0 {
 		e.stats[d].NoiseBits += uint64(e.noise(b, e.rnd.value(nv)))
@@ -369,6 +378,9 @@ func (e *Engine) Release(p Packet) {
 // Next returns when the next copy of direction d is due (zero: none queued). The caller arms its
 // wake-up timer for the earliest of Next(LR), Next(RL) and MarkovNext.
 func (e *Engine) Next(d Dir) time.Time {
+	if e.pending[d&1].Load() == 0 {
+		return time.Time{} // as below, without the lock: Pop and schedule keep pending up to date
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.due(d & 1)
@@ -378,7 +390,11 @@ func (e *Engine) Next(d Dir) time.Time {
 func (e *Engine) Stats(d Dir) Stats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.stats[d&1]
+	s := e.stats[d&1]
+	n := e.passed[d&1].Load()
+	s.In += n
+	s.Out += n
+	return s
 }
 
 // QueuedBytes returns the bytes (headers included) waiting in direction d's delay queue: showinfo's

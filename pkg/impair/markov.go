@@ -144,6 +144,7 @@ func (e *Engine) SetNumNodes(n int) error {
 	copy(nodes, e.nodes)
 	e.nodes = nodes
 	e.mk.resize(n)
+	e.refresh()
 	return nil
 }
 

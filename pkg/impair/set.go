@@ -23,6 +23,7 @@ func (e *Engine) Set(p Param, arg string) error {
 	if st.RL {
 		e.nodes[st.Node][p][RL] = st.Value
 	}
+	e.refresh()
 	return nil
 }
 
@@ -34,6 +35,7 @@ func (e *Engine) SetValue(p Param, d Dir, node int, v Value) error {
 		return einval("set %s node %d: invalid", p, node)
 	}
 	e.nodes[node][p][d&1] = v
+	e.refresh()
 	return nil
 }
 

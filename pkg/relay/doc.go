@@ -18,7 +18,9 @@
 // A Hook (Config.Hook) sees every frame that passed the runt check and can pass it, drop it, or keep it to
 // send later through an Emitter, which is how wirefilter delays frames. An Emit the destination has no room
 // for returns ErrFull, and Config.OnRoom tells when to retry. A Gate (Config.Gate) holds a direction's input
-// unread until a given time, which is how wirefilter's interface speed throttles the sender.
+// unread until a given time, which is how wirefilter's interface speed throttles the sender. A Timer
+// (Config.Timer) lets the hook's owner send what it kept from the fast path's own loop, whose poll(2)
+// carries the next deadline, which is how wirefilter's delayed frames leave on time.
 //
 // Two copy paths exist. The general one runs one goroutine per direction with its own buffer, calling
 // ReadFrame and WriteFrame. When both endpoints were opened raw (they implement frame.Raw: a TAP device, a

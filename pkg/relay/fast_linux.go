@@ -37,14 +37,16 @@ const (
 	yieldEvery = 5 * time.Millisecond
 )
 
-// poll set slots: the read and write descriptor of each side, both cancel descriptors, the wake eventfd.
+// poll set slots: the read and write descriptor of each side, both cancel descriptors, the wake eventfd,
+// the Timer's timerfd.
 const (
 	slotRead  = 0 // + 2*side
 	slotWrite = 1 // + 2*side
 	slotCan0  = 4
 	slotCan1  = 5
 	slotWake  = 6
-	nslots    = 7
+	slotTimer = 7
+	nslots    = 8
 )
 
 // joinFast runs the poll loop when both endpoints are raw; it reports false, having done nothing, when
@@ -60,7 +62,7 @@ func joinFast(ctx context.Context, a, b frame.Endpoint, c *Config) (bool, error)
 	if !ok || !ok2 {
 		return false, nil
 	}
-	l := &loop{hook: c.Hook, gate: c.Gate, onRoom: c.OnRoom, stats: c.Stats, wake: -1}
+	l := &loop{hook: c.Hook, gate: c.Gate, onRoom: c.OnRoom, timer: c.Timer, stats: c.Stats, wake: -1, tfd: -1}
 	defer l.release()
 	if !l.sides[0].init(da, &c.Stats.Dir[BtoA]) || !l.sides[1].init(db, &c.Stats.Dir[AtoB]) {
 		return false, nil
@@ -70,6 +72,12 @@ func joinFast(ctx context.Context, a, b frame.Endpoint, c *Config) (bool, error)
 		return false, nil
 	}
 	l.wake = efd
+	if l.timer != nil {
+		// Without a timerfd the loop waits for the Timer's deadlines with poll timeouts (pollTimeout).
+		if tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC|unix.TFD_NONBLOCK); err == nil {
+			l.tfd = tfd
+		}
+	}
 	for i := range l.sides {
 		l.sides[i].out.wake = efd
 		l.sides[i].out.stream = l.sides[i].stream
@@ -116,8 +124,15 @@ type loop struct {
 	gate  func(Dir) time.Time
 	// onRoom is Config.OnRoom
 	onRoom func(Dir)
-	stats  *Stats
-	wake   int // eventfd: stop and the Emitters wake the loop
+	// timer is Config.Timer; due is its deadline (zero: none), ran says a Hook or OnRoom ran since
+	// timer was last called. tfd is a timerfd armed for due (armed: the deadline it is set for), or -1.
+	timer func(time.Time) time.Time
+	due   time.Time
+	ran   bool
+	tfd   int
+	armed time.Time
+	stats *Stats
+	wake  int // eventfd: stop and the Emitters wake the loop
 
 	stopOnce sync.Once
 	stopped  atomic.Bool
@@ -202,6 +217,10 @@ func (l *loop) release() {
 		unix.Close(l.wake)
 		l.wake = -1
 	}
+	if l.tfd >= 0 {
+		unix.Close(l.tfd)
+		l.tfd = -1
+	}
 }
 
 // stop records the first reason to end and wakes the loop.
@@ -221,14 +240,23 @@ func signal(efd int) {
 
 // run moves frames until a descriptor fails or stop wakes it, and returns why it stopped (nil when stopped).
 func (l *loop) run() error {
-	// The goroutine is not locked to its thread: it comes back from poll(2) on the thread that slept
+	// Unless a Timer is set, the goroutine is not locked to its thread: it comes back from poll(2) on the thread that slept
 	// in it as long as sysmon leaves its P alone (see yieldEvery), and a yield of a locked goroutine
 	// would cost two futex wake-ups and two context switches (the locked thread hands its P over and
 	// sleeps until the scheduler hands the goroutine back); measured on a TCP flow through a cable of
 	// two vplugs, locked and yielding made 2.6 times the futex calls of unlocked and yielding.
+	if l.timer != nil {
+		// Delays: the thread's timer slack is 1 ns while the loop runs (fineSlack), so the loop stays
+		// on that thread.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		defer fineSlack()()
+		l.ran = true
+	}
 	l.fds[slotCan0] = unix.PollFd{Fd: int32(l.sides[0].cfd), Events: unix.POLLIN}
 	l.fds[slotCan1] = unix.PollFd{Fd: int32(l.sides[1].cfd), Events: unix.POLLIN}
 	l.fds[slotWake] = unix.PollFd{Fd: int32(l.wake), Events: unix.POLLIN}
+	l.fds[slotTimer] = unix.PollFd{Fd: int32(l.tfd), Events: unix.POLLIN}
 	var drain [8]byte
 	lastYield := time.Now()
 	for {
@@ -244,10 +272,28 @@ func (l *loop) run() error {
 			for i := range l.sides {
 				if l.sides[i].out.roomAgain() {
 					l.onRoom(Dir(1 - i)) // side i receives the frames of direction 1-i
+					l.ran = true
 				}
 			}
 		}
 		timeout := time.Duration(-1)
+		if l.timer != nil {
+			if l.ran || !l.due.IsZero() && !time.Now().Before(l.due) {
+				if err := l.runTimer(); err != nil {
+					return err
+				}
+				// An Emit of the Timer may have met ErrFull and the flush made room since: OnRoom
+				// (above) must hear of it before the loop sleeps.
+				continue
+			}
+			if !l.due.IsZero() {
+				if d := time.Until(l.due); l.tfd < 0 || d <= 0 {
+					timeout = pollTimeout(d)
+				} else if !l.due.Equal(l.armed) {
+					l.arm(d)
+				}
+			}
+		}
 		for i := range l.sides {
 			src, dst := &l.sides[i], &l.sides[1-i]
 			rd, wr := &l.fds[slotRead+2*i], &l.fds[slotWrite+2*i]
@@ -286,6 +332,10 @@ func (l *loop) run() error {
 		if l.fds[slotCan0].Revents|l.fds[slotCan1].Revents != 0 {
 			return nil // an endpoint was closed from outside
 		}
+		if l.fds[slotTimer].Revents != 0 {
+			unix.Read(l.tfd, drain[:]) // the deadline has come: go round
+			l.armed = time.Time{}
+		}
 		if l.fds[slotWake].Revents != 0 {
 			if l.stopped.Load() {
 				return nil
@@ -315,6 +365,69 @@ func (l *loop) run() error {
 			}
 		}
 	}
+}
+
+// runTimer calls Config.Timer and writes what it emitted; the Emits need no wake-up, as the loop
+// flushes both queues afterwards.
+func (l *loop) runTimer() error {
+	l.ran = false
+	for i := range l.sides {
+		o := &l.sides[i].out
+		o.mu.Lock()
+		o.inHook = true
+		o.mu.Unlock()
+	}
+	l.due = l.timer(time.Now())
+	var err error
+	for i := range l.sides {
+		o := &l.sides[i].out
+		o.mu.Lock()
+		o.inHook = false
+		if ferr := o.flush(); err == nil {
+			err = ferr
+		}
+		o.mu.Unlock()
+	}
+	return err
+}
+
+// arm sets the timerfd to expire in d (> 0): a timerfd expires on time, with none of the lateness
+// (timer slack) the kernel allows a poll(2) timeout, and needs no wake-up ahead of the deadline.
+func (l *loop) arm(d time.Duration) {
+	its := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
+	if unix.TimerfdSettime(l.tfd, 0, &its, nil) != nil {
+		unix.Close(l.tfd) // cannot happen with a valid descriptor; fall back to poll timeouts
+		l.tfd = -1
+		l.fds[slotTimer].Fd = -1
+		return
+	}
+	l.armed = l.due
+}
+
+// exact is how far ahead of a Timer deadline the loop sleeps for the whole remaining time; farther
+// ahead it sleeps in steps. The kernel lets a poll(2) timeout expire late by up to 0.1 % of it
+// (0.5 % for a niced thread), beyond the thread's timer slack: 200 µs on a 200 ms wait.
+const exact = time.Millisecond
+
+// pollTimeout returns how long to poll for a deadline d away: all of it when d ≤ exact; otherwise
+// less, by more than the kernel's 0.5 % lateness, so that the wake-up comes before the deadline and
+// the rest is waited for with a short, accurate timeout.
+func pollTimeout(d time.Duration) time.Duration {
+	if d <= exact {
+		return max(d, 0)
+	}
+	return d - d/128 - exact/2
+}
+
+// fineSlack sets the calling thread's timer slack to 1 ns, so that a short poll(2) timeout expires
+// on time instead of up to 50 µs late (the default slack), and returns the function that restores it.
+// The caller has locked its goroutine to the thread.
+func fineSlack() (restore func()) {
+	old, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+	if err != nil || unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0) != nil {
+		return func() {}
+	}
+	return func() { unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(old), 0, 0, 0) }
 }
 
 // held returns how long Config.Gate holds direction dir's input (≤ 0: not held).
@@ -499,6 +612,7 @@ func (l *loop) deliver(o *outq, dir Dir, f []byte) {
 		return
 	}
 	if l.hook != nil {
+		l.ran = true
 		// The hook may Emit (a duplicate, say) before it returns: it runs without o's lock.
 		o.inHook = true
 		o.mu.Unlock()

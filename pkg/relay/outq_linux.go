@@ -25,7 +25,7 @@ type outq struct {
 	err      error // a write error that ended the relay
 	closed   bool
 	wantRoom bool // an Emit met ErrFull: tell Config.OnRoom when there is room
-	inHook   bool // the loop is in a hook delivering to this queue, and flushes it afterwards
+	inHook   bool // the loop is in a hook delivering to this queue, or in Config.Timer, and flushes it afterwards
 	c        *Counters
 	wake     int             // the loop's eventfd
 	fr       frame.RawFramer // not nil: frames are written through it (a TAP with offloads)

@@ -101,6 +101,16 @@ type Config struct {
 	// OnRoom, when not nil, is called from the copy loop once the destination of direction dir has
 	// room again after an Emit in that direction returned ErrFull. It must not block (it may Emit).
 	OnRoom func(dir Dir)
+	// Timer, when not nil, lets the Hook's owner send the frames it keeps from the copy loop itself,
+	// at their time, rather than from a timer goroutine that hands them over. Timer does the work due
+	// at now (it may Emit) and returns when it wants to be called next (zero: no deadline). The fast
+	// path calls it once when it starts, again after every round in which a Hook or OnRoom ran (they
+	// may have made the deadline earlier), and when the deadline has come: its poll(2) also waits on a
+	// timerfd set for the deadline, which expires on time (a poll timeout may expire 0.1 % late), so
+	// the deadline's call comes neither before it nor with a hand-off between threads after it. It
+	// must not block. The goroutine path never calls it, so an owner that has not been called must
+	// keep its own timer.
+	Timer func(now time.Time) (next time.Time)
 }
 
 // Join copies frames both ways between a and b until one side ends or ctx is done, then closes both and

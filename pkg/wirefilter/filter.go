@@ -38,6 +38,8 @@ type Filter struct {
 	held     [2]impair.Packet           // a due copy the destination had no room for (sendMu)
 	holding  [2]bool                    // held[d] is valid (sendMu)
 	blocked  [2]atomic.Bool             // holding, readable without sendMu: the timer waits for OnRoom
+	sending  [2]atomic.Bool             // flush holds sendMu: a copy may be between Pop and Emit
+	driven   atomic.Bool                // the relay's loop calls Timer: the waker only draws Markov
 	nextSend [2]atomic.Int64            // unix ns before which the direction's input is not read; 0: none
 
 	markovMu sync.Mutex // guards trans and onTrans
@@ -82,11 +84,21 @@ func (f *Filter) OnTransition(fn func(line string)) {
 
 // Hook is the relay.Hook of the filter: the engine copies the frame, the copies due at once are
 // sent through out, the others by the timer. It never blocks on the timer and never allocates in
-// steady state.
+// steady state. A direction with no impairment set and nothing waiting passes its frames on
+// untouched (relay.Pass: no copy, no lock); a parameter set later applies from the next frame.
 func (f *Filter) Hook(dir relay.Dir, fr []byte, out relay.Emitter) relay.Verdict {
 	d := impair.Dir(dir & 1)
 	if p := f.out[d].Load(); p == nil || p.Emitter != out {
 		f.out[d].Store(&emitter{out})
+	}
+	// Pass sees an empty queue; a copy popped from it but not yet emitted (a flush under way, or a
+	// copy held for want of room) must not be overtaken either. flush sets sending before it pops,
+	// so a Pass that sees the queue emptied by that pop sees sending too (or the flush is over).
+	if f.e.Pass(d) && !f.sending[d].Load() && !f.blocked[d].Load() {
+		if f.blink != nil {
+			f.blink.send(f.bidir, d, len(fr)+impair.HeaderLen)
+		}
+		return relay.Pass
 	}
 	now := f.clock.Now()
 	v := f.e.Process(d, fr, now)
@@ -118,6 +130,8 @@ func (f *Filter) Gate(dir relay.Dir) time.Time {
 func (f *Filter) flush(d impair.Dir, now time.Time) {
 	f.sendMu[d].Lock()
 	defer f.sendMu[d].Unlock()
+	f.sending[d].Store(true)
+	defer f.sending[d].Store(false)
 	out := f.out[d].Load()
 	for {
 		var p impair.Packet
@@ -180,17 +194,52 @@ func (f *Filter) tick(now time.Time) {
 	}
 }
 
-// arm sets the timer to the earliest deadline of the engine.
+// arm sets the timer to the earliest deadline of the engine: the Markov clock's, and the next
+// delivery's unless the relay's loop sends the deliveries (Timer).
 func (f *Filter) arm() {
 	if f.closed.Load() {
 		return
 	}
-	for _, d := range []impair.Dir{impair.LR, impair.RL} {
-		if !f.blocked[d].Load() { // a blocked direction resumes on OnRoom, not on the timer
-			f.waker.Arm(f.e.Next(d))
+	if !f.driven.Load() {
+		for _, d := range []impair.Dir{impair.LR, impair.RL} {
+			if !f.blocked[d].Load() { // a blocked direction resumes on OnRoom, not on the timer
+				f.waker.Arm(f.e.Next(d))
+			}
 		}
 	}
 	f.waker.Arm(f.e.MarkovNext())
+}
+
+// Timer is the relay.Config.Timer of the filter. On the fast path the relay's loop calls it and sends
+// the delayed copies itself when they fall due, with no hand-off from a timer goroutine, which made
+// them late; from the first call on, the filter's own timer only draws the Markov transitions. It
+// sends the copies due at now and returns when the next one is due (zero: none queued, or its
+// direction is waiting for OnRoom). It never sends a copy before its time.
+func (f *Filter) Timer(now time.Time) time.Time {
+	if !f.driven.Load() {
+		f.driven.Store(true)
+	}
+	if f.closed.Load() {
+		return time.Time{}
+	}
+	var next time.Time
+	for _, d := range []impair.Dir{impair.LR, impair.RL} {
+		if f.blocked[d].Load() {
+			continue
+		}
+		t := f.e.Next(d)
+		if !t.IsZero() && !t.After(now) {
+			f.flush(d, now)
+			if f.blocked[d].Load() {
+				continue
+			}
+			t = f.e.Next(d)
+		}
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	return next
 }
 
 // Kick restarts the timer from the engine's state; call it after changing the Markov parameters
