@@ -535,7 +535,9 @@ func (l *loop) readOnce(src *side, o *outq, dir Dir) (more bool, err error) {
 		return false, io.EOF
 	}
 	src.end += int(n)
-	return true, l.parse(src, o, dir)
+	// A read that did not fill the buffer emptied the pipe or socket: reading again would only meet
+	// EAGAIN (poll(2) tells when more comes).
+	return n == len(b), l.parse(src, o, dir)
 }
 
 // readErr maps a read error: more is true when reading may go on.
