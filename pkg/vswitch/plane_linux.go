@@ -165,7 +165,9 @@ func (pl *plane) run() {
 			pf := &pl.pfd[1+len(pl.eps)+i]
 			for _, pe := range pl.eps {
 				if pe.parked == d && (pf.Revents != 0 || now >= pe.deadline) {
-					pl.resume(pe, now >= pe.deadline && pf.Revents == 0)
+					// Past the deadline the rest is dropped even if POLLOUT came: a socket that reports
+					// room it then refuses must not keep the loop spinning.
+					pl.resume(pe, now >= pe.deadline)
 				}
 			}
 		}
