@@ -137,6 +137,7 @@ PermitTTY no
 X11Forwarding no
 AllowTcpForwarding no
 AllowAgentForwarding no
+Subsystem sftp /usr/lib/openssh/sftp-server
 `, filepath.Join(keys, "hostkey"), ak, name), 0o644))
 
 	ns := testutil.Netns(t)
@@ -176,28 +177,35 @@ func freeID(t *testing.T) int {
 }
 
 // ssh returns argv that runs "ssh USER@127.0.0.1 command..." with the user's key, in the lab's namespace.
-func (l *sshShellLab) ssh(command ...string) []string {
-	return append([]string{"ip", "netns", "exec", l.ns, "ssh", "-F", "none", "-T", "-i", l.key,
+func (l *sshShellLab) ssh(command ...string) []string { return l.sshOpts(nil, command...) }
+
+// sshOpts is ssh with more ssh options (before the destination).
+func (l *sshShellLab) sshOpts(opts []string, command ...string) []string {
+	argv := append([]string{"ip", "netns", "exec", l.ns, "ssh", "-F", "none", "-T", "-i", l.key,
 		"-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-		"-o", "LogLevel=ERROR", "-o", "ConnectTimeout=30", l.user + "@127.0.0.1"}, command...)
+		"-o", "LogLevel=ERROR", "-o", "ConnectTimeout=30"}, opts...)
+	return append(append(argv, l.user+"@127.0.0.1"), command...)
 }
 
-// refused runs ssh with command (none: an interactive login) and checks the shell refused it as vde_plug
-// does: the broker message on stderr (what ssh passes on), exit status 255, "FAILED: user USER IP 127.0.0.1".
-func (l *sshShellLab) refused(t *testing.T, command ...string) {
+// refused runs argv (an ssh command line) and checks the shell refused it as vde_plug does: the broker
+// message on stderr (what ssh passes on), exit status 255, "FAILED: user USER IP 127.0.0.1" on syslog.
+// For a subsystem sshd drops the shell's stderr: nothing comes through.
+func (l *sshShellLab) refused(t *testing.T, argv []string, subsystem bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	argv := l.ssh(command...)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	what := fmt.Sprintf("ssh %s@127.0.0.1 %q", l.user, command)
+	what := strings.Join(argv[4:], " ")
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 255 {
 		t.Fatalf("%s: %v, want exit status 255\nstderr: %s", what, err, stderr.String())
 	}
 	want := "This is a Virtual Distributed Ethernet (vde) tunnel broker. \nThis is not a login shell, only vde_plug can be executed\n"
+	if subsystem {
+		want = ""
+	}
 	if stderr.String() != want || stdout.Len() != 0 {
 		t.Fatalf("%s: stdout %q, stderr %q; want no output and stderr %q", what, stdout.String(), stderr.String(), want)
 	}
@@ -209,8 +217,9 @@ func (l *sshShellLab) refused(t *testing.T, command ...string) {
 // TestLoginShellSSH: a plug as a user's login shell behind a real sshd makes "ssh user@host vde_plug" a
 // cable and nothing else. "dpipe vplug SW1 = ssh user@127.0.0.1 vde_plug" joins two switches (the far end
 // is the user's ~/.vdeplug/default) and frames cross it both ways; syslog gets START and STOP with the
-// address sshd put in $SSH_CLIENT. An interactive login, another command, or vde_plug with an argument are
-// refused with vde_plug's broker message and exit status 255. The real vde_plug as the shell is the
+// address sshd put in $SSH_CLIENT. An interactive login, another command, vde_plug with an argument or the
+// sftp subsystem are refused with vde_plug's broker message (which sshd drops for a subsystem), exit
+// status 255 and a FAILED syslog line. The real vde_plug as the shell is the
 // reference; the description each sends to the far switch must be the same but for the pid and the
 // program's prefix ("vdeplug:" and ours "vplug:"): "user=USER pid=PID SSH=127.0.0.1".
 func TestLoginShellSSH(t *testing.T) {
@@ -237,10 +246,11 @@ func TestLoginShellSSH(t *testing.T) {
 			}
 			l := newSSHShellLab(t, impl.bin(t), sw2.Dir)
 
-			l.refused(t)                       // interactive login: argv[0] "-vde_plug" or "-vplug"
-			l.refused(t, "ls", "-l")           // a command
-			l.refused(t, "vde_plug", "/tmp/x") // vde_plug, but not alone
-			l.refused(t, "sh")                 // a shell
+			l.refused(t, l.ssh(), false)                          // interactive login: argv[0] "-vde_plug" or "-vplug"
+			l.refused(t, l.ssh("ls", "-l"), false)                // a command
+			l.refused(t, l.ssh("vde_plug", "/tmp/x"), false)      // vde_plug, but not alone
+			l.refused(t, l.ssh("sh"), false)                      // a shell
+			l.refused(t, l.sshOpts([]string{"-s"}, "sftp"), true) // sftp (and scp): SHELL -c /usr/lib/openssh/sftp-server
 
 			vplug := ourPlug.bin(t)
 			a := startPlugCmd(t, vplug, "vde://"+sw1.Dir)
