@@ -226,11 +226,15 @@ func TestLoginShellSSH(t *testing.T) {
 	skipIfShort(t)
 	testutil.SkipUnlessRoot(t)
 	passwd := func() [32]byte {
-		b, err := os.ReadFile("/etc/passwd")
-		if err != nil {
-			t.Fatal(err)
+		h := sha256.New()
+		for _, f := range []string{"/etc/passwd", "/etc/group", "/etc/shadow"} {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Write(b)
 		}
-		return sha256.Sum256(b)
+		return [32]byte(h.Sum(nil))
 	}
 	before := passwd()
 	descrs := map[string]string{}
@@ -272,7 +276,7 @@ func TestLoginShellSSH(t *testing.T) {
 			if got, want := l.trap.lines(t, 1)[0], "14 START: user "+l.user+" IP 127.0.0.1"; got != want {
 				t.Fatalf("syslog %q, want %q", got, want)
 			}
-			if !strings.HasSuffix(remote, " user="+l.user+" pid="+strings.TrimPrefix(regexp.MustCompile(`pid=\d+`).FindString(remote), "pid=")+" SSH=127.0.0.1") {
+			if !regexp.MustCompile(`^\S+ user=` + l.user + ` pid=\d+ SSH=127\.0\.0\.1$`).MatchString(remote) {
 				t.Errorf("switch 2 lists the shell as %q, want \"PREFIX user=%s pid=PID SSH=127.0.0.1\"", remote, l.user)
 			}
 			// The program's own prefix ("vdeplug:", ours "vplug:", see -D) aside.
@@ -311,6 +315,6 @@ func TestLoginShellSSH(t *testing.T) {
 	}
 	t.Logf("descriptions: %q", descrs)
 	if passwd() != before {
-		t.Errorf("/etc/passwd changed during the test")
+		t.Errorf("/etc/passwd, /etc/group or /etc/shadow changed during the test")
 	}
 }
