@@ -234,3 +234,97 @@ func TestFSTPHub(t *testing.T) {
 		t.Fatal("sethub 1 left FSTP on")
 	}
 }
+
+// TestFSTPTopologyChangeAlongTree: topology changes travel only along the tree. Port b leads to a
+// redundant link whose other end, as a vde_switch at the blocked end of it says until its next hello,
+// is designated and forwarding: a TC that came in on the root port a is not sent across to it (the
+// reference would pass it on through its root port and round the loop back to this switch, over and
+// over), and a TC from it is ignored. Once the peer says b's link is its root port, TCs cross it.
+func TestFSTPTopologyChangeAlongTree(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSwitch(t, Config{NumPorts: 8, FSTP: true, MAC: mac(0x50)})
+		a, b, c := addHost(t, s, 0), addHost(t, s, 0), addHost(t, s, 0)
+		synctest.Wait()
+		// tcs counts the TC BPDUs of this switch h received and discards everything else.
+		tcs := func(h *host) (n int) {
+			for {
+				select {
+				case f := <-h.rx:
+					if frame.MAC(f[0:6]) != frame.BPDUAddr || frame.MAC(f[6:12]) != s.MAC() {
+						continue
+					}
+					if bp, err := ParseBPDU(f); err == nil && bp.Flags&FlagTC != 0 {
+						n++
+					}
+				default:
+					return n
+				}
+			}
+		}
+		root := MakeBridgeID(0x1000, mac(0x60))
+		a.send(peerBPDU(0x1000, mac(0x60), 0, 0x7c))
+		synctest.Wait()
+		peerFlags := func(flags uint8) []byte {
+			p := BPDU{Flags: flags, Root: root, Cost: DefaultPortCost, Bridge: MakeBridgeID(DefaultPriority, mac(0x61)),
+				Port: MakePortID(2), MaxAge: 40, Hello: 4}
+			return AppendBPDU(nil, mac(0x61), 0, false, &p)
+		}
+		b.send(peerFlags(0x3c)) // designated, forwarding: not its root port
+		synctest.Wait()
+		if fi, _ := s.FSTP(0); fi.RootPort != a.port || roles(t, s, 0)[b.port] != RoleDesignated {
+			t.Fatalf("setup: %+v", fi)
+		}
+		// hold lets the hold on passing TCs on (tcHold) run out, the root's information kept alive.
+		hold := func() {
+			time.Sleep(tcHold)
+			a.send(peerBPDU(0x1000, mac(0x60), 0, 0x7c))
+			synctest.Wait()
+		}
+		hold()
+		tcs(a)
+		tcs(b)
+		a.send(peerBPDU(0x1000, mac(0x60), 0, 0x7d))
+		synctest.Wait()
+		if n := tcs(b); n != 0 {
+			t.Fatalf("a TC from the root port was sent %d times across the redundant link", n)
+		}
+		hold()
+		c.send(eth(frame.Broadcast, mac(0x72), 60))
+		synctest.Wait()
+		b.send(peerFlags(0x3d))
+		synctest.Wait()
+		if n := tcs(a); n != 0 {
+			t.Fatalf("a TC from the redundant link was passed on %d times to the root port", n)
+		}
+		if _, ok := s.FindHash(mac(0x72), 0); !ok {
+			t.Fatal("a TC from the redundant link flushed the MAC entries")
+		}
+		// The peer's end becomes its root port: the link is a branch of the tree.
+		b.send(peerFlags(0x74))
+		hold()
+		tcs(b)
+		a.send(peerBPDU(0x1000, mac(0x60), 0, 0x7d))
+		synctest.Wait()
+		if n := tcs(b); n != 1 {
+			t.Fatalf("a TC from the root port reached the branch b %d times, want 1", n)
+		}
+		// A TC right after this switch sent TCs flushes but is not passed on: it may be the same
+		// change coming back round a ring.
+		c.send(eth(frame.Broadcast, mac(0x73), 60))
+		synctest.Wait()
+		b.send(peerFlags(0x75))
+		synctest.Wait()
+		if n := tcs(a); n != 0 {
+			t.Fatalf("a TC within the hold reached the root port %d times", n)
+		}
+		if _, ok := s.FindHash(mac(0x73), 0); ok {
+			t.Fatal("a TC within the hold did not flush the MAC entries")
+		}
+		hold()
+		b.send(peerFlags(0x75))
+		synctest.Wait()
+		if n := tcs(a); n != 1 {
+			t.Fatalf("a TC from the branch b reached the root port %d times, want 1", n)
+		}
+	})
+}
