@@ -32,8 +32,7 @@ import (
 // the end whose (root cost, bridge ID, port ID) is the better one stays designated and forwarding,
 // as in 802.1w, so exactly one end is blocked. A peer running the reference blocks its end anyway,
 // so mixed loops still break. Because such a link is not blocked at both ends, topology changes are
-// sent and taken only along the tree (fstpTreeLink), where the reference floods them everywhere, and
-// a TC received shortly after this switch sent TCs is not passed on (tcHold).
+// sent and taken only along the tree (fstpTreeLink), where the reference floods them everywhere.
 
 // DefaultPortCost is the FSTP cost of every port (vde_switch's 20000000 for any port speed).
 const DefaultPortCost = 20000000
@@ -44,9 +43,6 @@ const (
 	maxAge      = 10 * helloPeriod
 	// rootTimeout: the root port's information expires after this long without a BPDU repeating it.
 	rootTimeout = 3 * helloPeriod
-	// tcHold: a TC received less than this long after this switch sent TCs for the VLAN flushes
-	// the VLAN's MAC entries but is not passed on (see fstpReceiveLocked).
-	tcHold = helloPeriod * time.Second
 )
 
 // numVLANTables is the number of VLAN ids vde_switch keeps FSTP tables for (NUMOFVLAN, 0…4094).
@@ -126,7 +122,6 @@ type fstpVLAN struct {
 	rootStamp int64 // switch seconds when the root information was last confirmed
 	bonusPort int
 	bonusCost int
-	tcUntil   int64             // switch time (Switch.now) until which a received TC is not passed on
 	ports     map[int]*fstpPort // active members
 }
 
@@ -269,7 +264,6 @@ func fstpTreeLink(vl *fstpVLAN, n int, pp *fstpPort) bool {
 func (s *Switch) fstpTopologyChangeLocked(vlan, from int, a *fstpActs) {
 	a.flush = append(a.flush, vlan)
 	vl := s.fstp.vlans[vlan]
-	vl.tcUntil = s.now() + int64(tcHold)
 	for _, n := range fstpMembers(vl) {
 		if pp := vl.ports[n]; n != from && !pp.backup && !pp.edge && pp.speaks() && fstpTreeLink(vl, n, pp) {
 			s.fstpSendLocked(vlan, n, false, true, false, a)
@@ -410,16 +404,7 @@ func (s *Switch) fstpReceiveLocked(vlan, n int, vl *fstpVLAN, pp *fstpPort, b *B
 	pp.peerRoot = b.Flags&flagsRoleMask == flagsRoot
 	if b.Flags&FlagTC != 0 && !pp.backup && fstpTreeLink(vl, n, pp) {
 		// (A TC off the tree is ignored: the change comes along the tree.)
-		if s.now() < vl.tcUntil {
-			// This switch sent TCs a moment ago: flush, but do not pass it on. Every TC is a
-			// fresh BPDU, so a switch cannot tell its own coming back; and while a vde_switch
-			// blocks its end of a redundant cable without telling the peer (until its next hello),
-			// the peer's TCs cross that cable and the reference passes them on, also from the
-			// blocked port, round the ring: without this hold such a TC would circulate.
-			a.flush = append(a.flush, vlan)
-		} else {
-			s.fstpTopologyChangeLocked(vlan, n, a)
-		}
+		s.fstpTopologyChangeLocked(vlan, n, a)
 	}
 	senderCost := b.Cost
 	cost := DefaultPortCost
