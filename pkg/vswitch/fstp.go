@@ -31,8 +31,7 @@ import (
 // redundant links that are nobody's root port: the reference blocks both ends of such a link; here
 // the end whose (root cost, bridge ID, port ID) is the better one stays designated and forwarding,
 // as in 802.1w, so exactly one end is blocked. A peer running the reference blocks its end anyway,
-// so mixed loops still break. Because such a link is not blocked at both ends, topology changes are
-// sent and taken only along the tree (fstpTreeLink), where the reference floods them everywhere.
+// so mixed loops still break.
 
 // DefaultPortCost is the FSTP cost of every port (vde_switch's 20000000 for any port speed).
 const DefaultPortCost = 20000000
@@ -101,12 +100,11 @@ type fstpPort struct {
 	tagged bool
 	backup bool // blocked: Alternate/Backup
 	edge   bool // edge port: no BPDUs, always forwarding
-	// peerRoot: the last BPDU received says the other end is the sender's root port, so the link
-	// is a branch of the tree below this switch. Topology changes travel only along the tree
-	// (see fstpTreeLink).
-	peerRoot bool
-	rcv      [2]bool // a BPDU was received in the current/previous receive period
-	state    uint8
+	// peerBackup: the last BPDU received says the other end is blocked. No topology change is
+	// sent to it: a blocked port that passed it on would send it round the loop.
+	peerBackup bool
+	rcv        [2]bool // a BPDU was received in the current/previous receive period
+	state      uint8
 }
 
 // speaks reports whether a BPDU came in on the port lately (the reference's FSTP_ACTIVE).
@@ -247,25 +245,13 @@ func fstpMembers(vl *fstpVLAN) []int {
 	return out
 }
 
-// fstpTreeLink reports whether member port n of vl is a link of the spanning tree: this switch's
-// root port, or a port whose peer uses the link as its root port. Topology changes are sent and
-// taken only there. The reference sends them on every forwarding port and acts on them on any
-// port, blocked ones included; that is harmless among reference switches, which block both ends
-// of a redundant link, but here the better end of such a link stays designated. A TC sent across
-// it to a reference switch would be passed on through that switch's root port, come back round
-// the loop and be sent across again: a TC storm (thousands of BPDUs a second) until the
-// reference's next hello says its end is blocked. Along the tree a TC still reaches every switch.
-func fstpTreeLink(vl *fstpVLAN, n int, pp *fstpPort) bool {
-	return n == vl.rootPort || pp.peerRoot
-}
-
 // fstpTopologyChangeLocked flushes vlan's MAC entries (also with FSTP off, as the reference) and
-// sends a TC BPDU on every other FSTP-speaking, forwarding, non-edge port that is a tree link.
+// sends a TC BPDU on every other FSTP-speaking, forwarding, non-edge port.
 func (s *Switch) fstpTopologyChangeLocked(vlan, from int, a *fstpActs) {
 	a.flush = append(a.flush, vlan)
 	vl := s.fstp.vlans[vlan]
 	for _, n := range fstpMembers(vl) {
-		if pp := vl.ports[n]; n != from && !pp.backup && !pp.edge && pp.speaks() && fstpTreeLink(vl, n, pp) {
+		if pp := vl.ports[n]; n != from && !pp.backup && !pp.edge && pp.speaks() && !pp.peerBackup {
 			s.fstpSendLocked(vlan, n, false, true, false, a)
 		}
 	}
@@ -401,9 +387,9 @@ func (s *Switch) fstpInput(n int, f []byte, vlan int) {
 
 // fstpReceiveLocked is the heart of the protocol: b came in on member port n of vlan.
 func (s *Switch) fstpReceiveLocked(vlan, n int, vl *fstpVLAN, pp *fstpPort, b *BPDU, a *fstpActs) {
-	pp.peerRoot = b.Flags&flagsRoleMask == flagsRoot
-	if b.Flags&FlagTC != 0 && !pp.backup && fstpTreeLink(vl, n, pp) {
-		// (A TC off the tree is ignored: the change comes along the tree.)
+	pp.peerBackup = b.Flags&FlagBackup != 0
+	if b.Flags&FlagTC != 0 && !pp.backup {
+		// (A blocked port ignores it: its peer forwards, and the change comes round the tree.)
 		s.fstpTopologyChangeLocked(vlan, n, a)
 	}
 	senderCost := b.Cost
