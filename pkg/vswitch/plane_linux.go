@@ -4,6 +4,7 @@ package vswitch
 
 import (
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -253,7 +254,7 @@ func (pl *plane) rebuild() {
 		var ev int16 = unix.POLLIN
 		if pe.parked != nil {
 			ev = 0
-			if !containsEP(pl.outs, pe.parked) {
+			if !slices.Contains(pl.outs, pe.parked) {
 				pl.outs = append(pl.outs, pe.parked)
 			}
 		}
@@ -262,15 +263,6 @@ func (pl *plane) rebuild() {
 	for _, d := range pl.outs {
 		pl.pfd = append(pl.pfd, unix.PollFd{Fd: int32(d.rfd.Fd()), Events: unix.POLLOUT})
 	}
-}
-
-func containsEP(s []*endpoint, e *endpoint) bool {
-	for _, x := range s {
-		if x == e {
-			return true
-		}
-	}
-	return false
 }
 
 // nextDeadline returns the time until the earliest end of a congestion wait, if a source is parked.
