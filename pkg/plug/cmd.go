@@ -112,8 +112,8 @@ func (c *Command) ReadFrame(b []byte) (int, error) {
 // WriteFrame implements frame.Endpoint.
 func (c *Command) WriteFrame(b []byte) error { return c.conn.WriteFrame(b) }
 
-// Oversize returns the number of records from the command skipped for being longer than
-// frame.MaxLen (read on the goroutine path; pkg/relay's fast path counts its own in its Stats).
+// Oversize returns the number of stream headers from the command that declared more than frame.MaxLen
+// bytes (read on the goroutine path; pkg/relay's fast path counts its own in its Stats).
 func (c *Command) Oversize() uint64 {
 	if o, ok := c.conn.(interface{ Oversize() uint64 }); ok {
 		return o.Oversize()

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/govde/govde/internal/testutil"
 	"github.com/govde/govde/pkg/frame"
@@ -411,27 +414,37 @@ func TestQEMUServerGarbage(t *testing.T) {
 	}
 }
 
-// TestCmdOversizeSkipped: a command writes a 60-byte record, a 9235-byte one and another 60-byte one in
-// one write; both valid records arrive, the oversize one is counted, on the goroutine path (vplug's
-// fast path parses its own records: pkg/relay tests those).
-func TestCmdOversizeSkipped(t *testing.T) {
+// TestCmdOversizeResync: a command writes a 60-byte record and a 9235-byte one, then (another write,
+// after a pause) a second 60-byte record: both valid records arrive, the oversize one is counted, on
+// the goroutine path (vplug's fast path parses its own records: pkg/relay tests those).
+func TestCmdOversizeResync(t *testing.T) {
 	dir := t.TempDir()
 	data := append([]byte{0x00, 0x3c}, testFrame(60, 1)...)
 	data = append(append(data, 0x24, 0x13), make([]byte, 9235)...)
-	data = append(append(data, 0x00, 0x3c), testFrame(60, 2)...)
-	file := filepath.Join(dir, "records")
-	if err := os.WriteFile(file, data, 0o600); err != nil {
+	next := append([]byte{0x00, 0x3c}, testFrame(60, 2)...)
+	for i, b := range [][]byte{data, next} {
+		if err := os.WriteFile(filepath.Join(dir, strconv.Itoa(i)), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The command writes the second record only once the test has seen the first (go on, a FIFO).
+	goOn := filepath.Join(dir, "go")
+	if err := unix.Mkfifo(goOn, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var stderr testutil.SyncBuffer
-	ep := mustOpen(t, "cmd://cat "+file, Options{Stderr: &stderr})
-	for i := range 2 {
-		if got := readWithin(t, ep, 5*time.Second); !bytes.Equal(got, testFrame(60, byte(i+1))) {
-			t.Fatalf("record %d: got % x..., want the 60-byte frame %d", i, head(got), i+1)
-		}
+	ep := mustOpen(t, fmt.Sprintf("cmd://sh -c 'cat %[1]s/0; read x < %[1]s/go; cat %[1]s/1'", dir), Options{Stderr: &stderr})
+	if got := readWithin(t, ep, 5*time.Second); !bytes.Equal(got, testFrame(60, 1)) {
+		t.Fatalf("record 1: got % x..., want the 60-byte frame 1", head(got))
 	}
-	if n := ep.(*Command).Oversize(); n != 1 {
-		t.Errorf("Oversize = %d, want 1", n)
+	second := make(chan []byte, 1)
+	go func() { b, _ := frametest.ReadWithin(ep, 10*time.Second); second <- b }() // parses the oversize header
+	testutil.Eventually(t, 5*time.Second, "the oversize header counted", func() bool { return ep.(*Command).Oversize() == 1 })
+	if err := os.WriteFile(goOn, []byte("go\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-second; !bytes.Equal(got, testFrame(60, 2)) {
+		t.Fatalf("record 2: got % x..., want the 60-byte frame 2", head(got))
 	}
 }
 

@@ -150,7 +150,6 @@ type side struct {
 	rnb           bool            // rfd is non-blocking: read until EAGAIN
 	in            []byte
 	start, end    int // stream: unparsed input is in[start:end]
-	skip          int // stream: bytes of an oversize record still to discard
 	out           outq
 	mm            *mmsgBufs // a datagram socket: read with recvmmsg
 }
@@ -529,7 +528,7 @@ func (l *loop) readOnce(src *side, o *outq, dir Dir) (more bool, err error) {
 		return true, nil
 	}
 	if n == 0 {
-		if src.end > src.start || src.skip > 0 {
+		if src.end > src.start {
 			return false, io.ErrUnexpectedEOF
 		}
 		return false, io.EOF
@@ -556,19 +555,12 @@ func (l *loop) readErr(e syscall.Errno) (more bool, err error) {
 	}
 }
 
-// parse delivers the complete records in src.in[start:end] while the destination has room. A record
-// longer than frame.MaxLen is skipped exactly (its declared length, over as many reads as it takes) and
-// counted as dropped and oversize, as stream.Reader does; empty records are skipped.
+// parse delivers the complete records in src.in[start:end] while the destination has room; empty
+// records are skipped. A header declaring more than frame.MaxLen bytes means the stream has lost its
+// record boundaries: what was read is dropped (counted once as dropped and oversize) and parsing starts
+// again with the next read, as stream.Reader and vdeplug4 do.
 func (l *loop) parse(src *side, o *outq, dir Dir) error {
 	for {
-		if src.skip > 0 {
-			k := min(src.skip, src.end-src.start)
-			src.start += k
-			src.skip -= k
-			if src.skip > 0 {
-				return o.err
-			}
-		}
 		if src.end-src.start < hdrLen || !o.room() || l.held(dir) > 0 {
 			return o.err
 		}
@@ -580,8 +572,7 @@ func (l *loop) parse(src *side, o *outq, dir Dir) error {
 		case n > frame.MaxLen:
 			o.c.Drops.Add(1)
 			o.c.Oversize.Add(1)
-			src.start += hdrLen
-			src.skip = n
+			src.start = src.end
 			continue
 		case src.end-src.start < hdrLen+n:
 			return o.err
@@ -591,14 +582,11 @@ func (l *loop) parse(src *side, o *outq, dir Dir) error {
 	}
 }
 
-// complete reports whether a whole record (or an oversize header, or bytes of an oversize record to
-// skip) waits in the stream input, or frames in the Framer.
+// complete reports whether a whole record (or an oversize header) waits in the stream input, or frames
+// in the Framer.
 func (s *side) complete() bool {
 	if s.fr != nil {
 		return s.fr.Buffered()
-	}
-	if s.skip > 0 {
-		return s.end > s.start
 	}
 	if !s.stream || s.end-s.start < hdrLen {
 		return false

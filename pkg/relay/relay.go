@@ -41,8 +41,8 @@ type Counters struct {
 	// Drops counts frames dropped after they were read: refused by the destination with a transient
 	// error, dropped or not re-emitted by the Hook, oversize stream records.
 	Drops atomic.Uint64
-	// Oversize counts the stream records skipped for declaring more than frame.MaxLen bytes (they
-	// are also in Drops); the record after one is delivered.
+	// Oversize counts the stream headers declaring more than frame.MaxLen bytes (also in Drops): the
+	// stream had lost its record boundaries, and what was read with such a header was dropped.
 	Oversize atomic.Uint64
 	// Runts counts frames dropped for being shorter than frame.HeaderLen.
 	Runts atomic.Uint64
@@ -213,7 +213,7 @@ func pump(src frame.Endpoint, out *goEmitter, dir Dir, c *Config, done <-chan st
 	}
 }
 
-// An oversizer is a stream endpoint that counts the oversize records it skipped (stream.Conn).
+// An oversizer is a stream endpoint that counts the oversize headers it met (stream.Conn).
 type oversizer interface{ Oversize() uint64 }
 
 // goEmitter sends to an Endpoint, applying the write-error policy; it is the Emitter of the goroutine path.

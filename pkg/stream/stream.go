@@ -37,17 +37,22 @@ type Reader struct {
 	hdr        int
 	buf        []byte
 	start, end int
-	skip       int // bytes of an oversize record still to discard
+	skip       int  // bytes of an oversize record still to discard
+	resync     bool // an oversize header drops what was read (VDE) instead of skipping its length (QEMU)
 	dropped    atomic.Uint64
 	oversize   atomic.Uint64
 }
 
-// NewReader returns a Reader for the VDE 2-byte format. A record longer than frame.MaxLen (at most 65535
-// bytes) is skipped exactly, counted as dropped and as oversize, and the record after it is delivered.
-// vdeplug4 discards the rest of its read buffer instead, which loses the records that came in the same
-// read; skipping the declared length delivers them, and agrees with vdeplug4 whenever a writer sends one
-// record per write.
-func NewReader(r io.Reader) *Reader { return &Reader{r: r, hdr: HeaderLen, buf: make([]byte, bufSize)} }
+// NewReader returns a Reader for the VDE 2-byte format. A header declaring more than frame.MaxLen bytes
+// is counted as dropped and as oversize, and what was read with it is dropped: parsing starts again with
+// the next read, as vdeplug4 does. No writer sends such a record; it means the stream has lost its record
+// boundaries, as the real wirefilter's output does when its own 2048-byte reads end one byte into a
+// header (it then writes records whose length is not what their header says). Skipping the declared
+// length would keep the reader out of step for good; the next read most often starts on a record
+// boundary again, because writers write whole records.
+func NewReader(r io.Reader) *Reader {
+	return &Reader{r: r, hdr: HeaderLen, buf: make([]byte, bufSize), resync: true}
+}
 
 // NewQEMUReader returns a Reader for QEMU's 4-byte format. A record longer than frame.MaxLen but within
 // QEMUMaxRecord is skipped exactly and counted as dropped; a longer one returns ErrOversize.
@@ -91,8 +96,12 @@ func (r *Reader) ReadFrame(b []byte) (int, error) {
 			case n > frame.MaxLen:
 				r.dropped.Add(1)
 				r.oversize.Add(1)
-				r.start += r.hdr
-				r.skip = n
+				if r.resync {
+					r.start = r.end
+				} else {
+					r.start += r.hdr
+					r.skip = n
+				}
 				continue
 			}
 			if avail >= r.hdr+n {

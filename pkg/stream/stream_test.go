@@ -96,39 +96,45 @@ func TestReaderZeroLengthSkipped(t *testing.T) {
 	}
 }
 
-// TestReaderOversizeSkipped: a record declaring more than frame.MaxLen bytes is skipped exactly (its
-// declared length) and counted; the valid record after it, in the same read or split across reads, is
-// delivered byte for byte. vdeplug4 discarded the rest of the read and lost it.
-func TestReaderOversizeSkipped(t *testing.T) {
-	good1, good2 := payload(60, 2), payload(1514, 3)
+// TestReaderOversizeResync: a header declaring more than frame.MaxLen bytes means the stream lost its
+// record boundaries: it is counted, what was read with it is dropped, and the records of the next read
+// are delivered (vdeplug4 does the same), whatever the declared length.
+func TestReaderOversizeResync(t *testing.T) {
+	good1, lost, good2 := payload(60, 2), payload(100, 5), payload(1514, 3)
 	for _, over := range []int{frame.MaxLen + 1, 9236, 20000, 0xffff} {
-		data := record(HeaderLen, good1)
-		data = append(data, record(HeaderLen, payload(over, 1))...)
-		data = append(data, record(HeaderLen, good2)...)
-		for _, sizes := range [][]int{{len(data)}, {1}, {2}, {3}, {62}, {64, over, 7}, {bufSize}} {
-			r := NewReader(&chunked{data: data, sizes: sizes})
-			got := readAll(t, r)
-			if len(got) != 2 || !bytes.Equal(got[0], good1) || !bytes.Equal(got[1], good2) {
-				t.Fatalf("oversize %d, reads %v: got %d records, want the two valid ones", over, sizes, len(got))
-			}
-			if r.Dropped() != 1 || r.Oversize() != 1 {
-				t.Errorf("oversize %d, reads %v: Dropped = %d, Oversize = %d, want 1, 1", over, sizes, r.Dropped(), r.Oversize())
-			}
+		read1 := record(HeaderLen, good1)
+		read1 = append(read1, record(HeaderLen, payload(over, 1))[:HeaderLen+50]...)
+		read1 = append(read1, record(HeaderLen, lost)...)
+		read2 := record(HeaderLen, good2)
+		r := NewReader(&chunked{data: append(read1, read2...), sizes: []int{len(read1), len(read2)}})
+		got := readAll(t, r)
+		if len(got) != 2 || !bytes.Equal(got[0], good1) || !bytes.Equal(got[1], good2) {
+			t.Fatalf("oversize %d: got %d records, want the one before it and the one of the next read", over, len(got))
+		}
+		if r.Dropped() != 1 || r.Oversize() != 1 {
+			t.Errorf("oversize %d: Dropped = %d, Oversize = %d, want 1, 1", over, r.Dropped(), r.Oversize())
 		}
 	}
-	// The exact bytes of the issue: 00 3c + 60 bytes, 24 13 (9235) + 9235 bytes, 00 3c + 60 bytes, in one read.
-	data := append([]byte{0x00, 0x3c}, good1...)
+	// The real wirefilter's output after it lost its place: a record whose header says 1514 bytes but
+	// which holds 100. The reader takes the next read's bytes as the rest of it, meets a header of
+	// 0xffff, drops that read, and is in step again with the read after.
+	liar := append([]byte{0x05, 0xea}, payload(100, 6)...)
+	read2 := append(make([]byte, 1414), 0xff, 0xff, 1, 2, 3)
+	read3 := record(HeaderLen, good2)
+	data := append(append(append(record(HeaderLen, good1), liar...), read2...), read3...)
+	r := NewReader(&chunked{data: data, sizes: []int{HeaderLen + len(good1) + len(liar), len(read2), len(read3)}})
+	got := readAll(t, r)
+	if len(got) != 3 || !bytes.Equal(got[0], good1) || len(got[1]) != 1514 || !bytes.Equal(got[2], good2) {
+		t.Fatalf("after a record shorter than its header: got %d records, want good1, the 1514-byte mix, good2", len(got))
+	}
+	// The exact bytes 00 3c + 60 bytes, 24 13 (9235) + 9235 bytes, 00 3c + 60 bytes in one read: the
+	// first record is delivered, the rest of the read dropped, the stream then ends cleanly.
+	data = append([]byte{0x00, 0x3c}, good1...)
 	data = append(append(data, 0x24, 0x13), make([]byte, 9235)...)
 	data = append(append(data, 0x00, 0x3c), payload(60, 4)...)
-	r := NewReader(bytes.NewReader(data))
-	got := readAll(t, r)
-	if len(got) != 2 || !bytes.Equal(got[1], payload(60, 4)) || r.Oversize() != 1 {
-		t.Fatalf("9235-byte record between two 60-byte ones: got %d records, oversize %d", len(got), r.Oversize())
-	}
-	// An oversize record cut by the end of the stream is an unexpected EOF.
-	r = NewReader(bytes.NewReader([]byte{0x30, 0x00, 1, 2, 3}))
-	if _, err := r.ReadFrame(make([]byte, frame.MaxLen)); err != io.ErrUnexpectedEOF {
-		t.Fatalf("cut oversize record: err = %v, want io.ErrUnexpectedEOF", err)
+	r = NewReader(bytes.NewReader(data))
+	if got := readAll(t, r); len(got) != 1 || !bytes.Equal(got[0], good1) || r.Oversize() != 1 {
+		t.Fatalf("9235-byte record between two 60-byte ones in one read: got %d records, oversize %d", len(got), r.Oversize())
 	}
 }
 
