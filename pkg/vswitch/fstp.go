@@ -32,6 +32,18 @@ import (
 // the end whose (root cost, bridge ID, port ID) is the better one stays designated and forwarding,
 // as in 802.1w, so exactly one end is blocked. A peer running the reference blocks its end anyway,
 // so mixed loops still break.
+//
+// Topology changes (TC) differ from the reference in three ways, to stop TCs circulating in loops
+// that mix this switch with the reference. The reference passes a TC received on any port, blocked
+// ones included, to every other port it does not block, and it blocks its end of a redundant link
+// without telling the peer until its next hello; a TC BPDU carries nothing to recognise it by. So
+// for up to a hello period a TC can go round a loop again and again (thousands of BPDUs a second,
+// each flushing every switch's MAC entries). Here (fstpTCInLocked): a TC received on any port
+// flushes the VLAN's MAC entries; one received on a blocked port is not passed on (the change
+// comes along the tree); and after this switch sent TCs, received TCs are passed on at most once
+// per tcHold, at the end of it. No TC is dropped, only delayed, so every switch still flushes after
+// every change; a TC that circulates through reference switches comes round at most once per
+// tcHold, until the reference's hello breaks the circle.
 
 // DefaultPortCost is the FSTP cost of every port (vde_switch's 20000000 for any port speed).
 const DefaultPortCost = 20000000
@@ -43,6 +55,11 @@ const (
 	// rootTimeout: the root port's information expires after this long without a BPDU repeating it.
 	rootTimeout = 3 * helloPeriod
 )
+
+// tcHold: received TCs of a VLAN are passed on at most once in this long (see fstpTCInLocked). It
+// is far longer than a TC takes round a loop of switches, and short against the delay a flush may
+// bear.
+const tcHold = time.Second
 
 // numVLANTables is the number of VLAN ids vde_switch keeps FSTP tables for (NUMOFVLAN, 0…4094).
 const numVLANTables = 4095
@@ -121,6 +138,13 @@ type fstpVLAN struct {
 	bonusPort int
 	bonusCost int
 	ports     map[int]*fstpPort // active members
+	// The hold on passing on TCs (fstpTCInLocked): until tcUntil (Switch.now), received TCs
+	// are not passed on at once; tcPending: one is owed, and tcTimer passes it on at the end of
+	// the hold, on every port but tcFrom (-1: TCs came in on several ports).
+	tcUntil   int64
+	tcPending bool
+	tcFrom    int
+	tcTimer   *time.Timer
 }
 
 // fstpState is the switch's spanning tree, guarded by Switch.mu.
@@ -246,10 +270,12 @@ func fstpMembers(vl *fstpVLAN) []int {
 }
 
 // fstpTopologyChangeLocked flushes vlan's MAC entries (also with FSTP off, as the reference) and
-// sends a TC BPDU on every other FSTP-speaking, forwarding, non-edge port.
+// sends a TC BPDU on every FSTP-speaking, forwarding, non-edge port but from (-1: none) whose peer
+// is not known to block its end. It starts the hold on passing on received TCs.
 func (s *Switch) fstpTopologyChangeLocked(vlan, from int, a *fstpActs) {
 	a.flush = append(a.flush, vlan)
 	vl := s.fstp.vlans[vlan]
+	vl.tcUntil = s.now() + int64(tcHold)
 	for _, n := range fstpMembers(vl) {
 		if pp := vl.ports[n]; n != from && !pp.backup && !pp.edge && pp.speaks() && !pp.peerBackup {
 			s.fstpSendLocked(vlan, n, false, true, false, a)
@@ -385,12 +411,67 @@ func (s *Switch) fstpInput(n int, f []byte, vlan int) {
 	s.fstpFinishLocked(&a)
 }
 
+// fstpTCInLocked handles a TC received on member port n of vlan: the VLAN's MAC entries are
+// flushed at once, whatever the port. A TC from a blocked port goes no further (its peer sends it
+// on along the tree, by which it reaches this switch too). Any other is passed on to the other
+// ports at once, unless this switch sent TCs less than tcHold ago: then it is passed on at the end
+// of the hold, once for all the TCs received meanwhile. A TC carries nothing to tell it from the
+// last one, and reference switches pass TCs on from any port, blocked ones included: without the
+// hold a TC would go round a loop that only one end of a link blocks (or whose other end has not
+// said so yet) until that end's next hello.
+func (s *Switch) fstpTCInLocked(vlan, n int, vl *fstpVLAN, pp *fstpPort, a *fstpActs) {
+	if pp.backup {
+		a.flush = append(a.flush, vlan)
+		return
+	}
+	now := s.now()
+	if !vl.tcPending && now >= vl.tcUntil {
+		s.fstpTopologyChangeLocked(vlan, n, a)
+		return
+	}
+	a.flush = append(a.flush, vlan)
+	if vl.tcPending {
+		if vl.tcFrom != n {
+			vl.tcFrom = -1
+		}
+		return
+	}
+	vl.tcPending, vl.tcFrom = true, n
+	d := time.Duration(max(vl.tcUntil-now, 0))
+	if vl.tcTimer == nil {
+		vl.tcTimer = time.AfterFunc(d, func() { s.fstpTCRelay(vlan, vl) })
+	} else {
+		vl.tcTimer.Reset(d)
+	}
+}
+
+// fstpTCRelay passes on the TCs vl (the instance of vlan) received during the hold.
+func (s *Switch) fstpTCRelay(vlan int, vl *fstpVLAN) {
+	var a fstpActs
+	s.mu.Lock()
+	if s.closed || !s.fstp.on || s.fstp.vlans[vlan] != vl || !vl.tcPending {
+		s.mu.Unlock()
+		return
+	}
+	vl.tcPending = false
+	s.fstpTopologyChangeLocked(vlan, vl.tcFrom, &a)
+	s.fstpFinishLocked(&a)
+}
+
+// fstpStopTCLocked drops the TC vl owes and stops its timer (FSTP off, the switch closing).
+func fstpStopTCLocked(vl *fstpVLAN) {
+	vl.tcPending = false
+	vl.tcUntil = 0
+	if vl.tcTimer != nil {
+		vl.tcTimer.Stop()
+	}
+}
+
 // fstpReceiveLocked is the heart of the protocol: b came in on member port n of vlan.
 func (s *Switch) fstpReceiveLocked(vlan, n int, vl *fstpVLAN, pp *fstpPort, b *BPDU, a *fstpActs) {
 	pp.peerBackup = b.Flags&FlagBackup != 0
-	if b.Flags&FlagTC != 0 && !pp.backup {
-		// (A blocked port ignores it: its peer forwards, and the change comes round the tree.)
-		s.fstpTopologyChangeLocked(vlan, n, a)
+	if b.Flags&FlagTC != 0 {
+		s.fstpTCInLocked(vlan, n, vl, pp, a)
 	}
 	senderCost := b.Cost
 	cost := DefaultPortCost
@@ -546,6 +627,7 @@ func (s *Switch) fstpSetLocked(on bool, a *fstpActs) {
 	close(s.fstp.stop)
 	s.fstp.stop = nil
 	for _, v := range s.vlanIDsLocked() {
+		fstpStopTCLocked(s.fstp.vlans[v])
 		s.fstpNewVLANLocked(v, a)
 	}
 }

@@ -202,6 +202,9 @@ func (s *Switch) Close() error {
 		}
 		s.mu.Lock()
 		s.closed = true
+		for _, vl := range s.fstp.vlans {
+			fstpStopTCLocked(vl)
+		}
 		var eps []*endpoint
 		for _, p := range s.ports {
 			if p != nil {

@@ -119,6 +119,9 @@ func (s *Switch) RemoveVLAN(v int) error {
 		}
 	}
 	delete(s.vlans, v)
+	if vl := s.fstp.vlans[v]; vl != nil {
+		fstpStopTCLocked(vl)
+	}
 	delete(s.fstp.vlans, v)
 	s.publishLocked()
 	return nil
