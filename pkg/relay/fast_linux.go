@@ -262,11 +262,6 @@ func (l *loop) run() error {
 		if l.stopped.Load() {
 			return nil
 		}
-		if now := time.Now(); now.Sub(lastYield) >= yieldEvery {
-			// See yieldEvery.
-			runtime.Gosched()
-			lastYield = now
-		}
 		if l.onRoom != nil {
 			for i := range l.sides {
 				if l.sides[i].out.roomAgain() {
@@ -320,6 +315,13 @@ func (l *loop) run() error {
 			if pending {
 				*wr = unix.PollFd{Fd: int32(src.wfd), Events: unix.POLLOUT}
 			}
+		}
+		if now := time.Now(); now.Sub(lastYield) >= yieldEvery {
+			// See yieldEvery. Here, after the frames that woke the loop have gone on and before it
+			// waits again, so that the yield (which may move the goroutine to another thread) is not
+			// in the way of a frame.
+			runtime.Gosched()
+			lastYield = now
 		}
 		e := l.poll(timeout)
 		if e == syscall.EINTR {
@@ -484,6 +486,14 @@ func (l *loop) pump(i int, readable bool) error {
 		var more bool
 		if more, err = l.readOnce(src, o, dir); !more {
 			break
+		}
+		if err == nil && o.mm != nil && !src.stream && src.mm == nil && (src.fr == nil || !src.fr.Buffered()) {
+			// A TAP gives one packet per read (a GSO packet's segments come out of the Framer
+			// first): what it gave goes on to the datagram socket now, not after the read that
+			// finds the TAP empty, which would delay every lone frame (a ping) by a system call.
+			// The frames of one packet still leave in one sendmmsg. (Towards a TAP or a stream,
+			// frames wait for the end of the burst: GRO and several records per write need them.)
+			err = o.flush()
 		}
 	}
 	if ferr := o.flush(); err == nil {
