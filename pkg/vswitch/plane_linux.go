@@ -125,13 +125,6 @@ func (pl *plane) run() {
 	var buf [8]byte
 	lastYield := time.Now()
 	for {
-		if now := time.Now(); now.Sub(lastYield) >= yieldEvery {
-			// A goroutine that stays on one scheduling tick for 10 ms is preempted by sysmon, which
-			// then takes its P during its next ppoll and goes back to a 20 µs tick (see relay's
-			// yieldEvery for the figures). Not locked to its thread, so that yielding is cheap.
-			runtime.Gosched()
-			lastYield = now
-		}
 		if pl.changed.Swap(false) {
 			unix.Read(pl.efd, buf[:])
 			if pl.closing() {
@@ -150,6 +143,14 @@ func (pl *plane) run() {
 			}
 			pl.ts = unix.NsecToTimespec(d)
 			tsp = &pl.ts
+		}
+		if now := time.Now(); now.Sub(lastYield) >= yieldEvery {
+			// A goroutine that stays on one scheduling tick for 10 ms is preempted by sysmon, which
+			// then takes its P during its next ppoll and goes back to a 20 µs tick (see relay's
+			// yieldEvery for the figures). Not locked to its thread, so that yielding is cheap; done
+			// before the wait, so that a migration it may cause is not in the way of a frame.
+			runtime.Gosched()
+			lastYield = now
 		}
 		_, _, errno := unix.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pl.pfd[0])), uintptr(len(pl.pfd)),
 			uintptr(unsafe.Pointer(tsp)), 0, 0, 0)
