@@ -130,35 +130,29 @@ func TestDpipeCable(t *testing.T) {
 
 var rttRe = regexp.MustCompile(`time=([0-9.]+) ms`)
 
-// TestRealWirefilterCable: the real wirefilter in the middle of a dpipe cable, "dpipe PLUG vde://SW1 =
-// wirefilter = PLUG vde://SW2", carries a TCP payload both ways intact; rows: vde2's own dpipe and vde_plug
-// (the reference), our dpipe and vplug. The original reads its pipes 2048 bytes at a time and loses the
-// record boundaries when a read ends one byte into a record header; it then writes records whose length
-// is not what their header says. vdeplug4's reader finds its step again at its next read; ours skipped
-// the declared length of the garbage header that followed and stayed out of step, and the cable went
-// dead one way. Both switches are the real vde_switch, so only the cable's ends differ between rows.
+// TestRealWirefilterCable: the real wirefilter in the middle of a cable of our dpipe and vplugs,
+// "dpipe vplug vde://SW1 = wirefilter = vplug vde://SW2", carries a TCP payload both ways intact. The
+// original reads its pipes 2048 bytes at a time and loses the record boundaries when a read ends one
+// byte into a record header; it then writes records whose length is not what their header says, until
+// a read starts on a record boundary again. Two things keep our plugs out of that: they write whole
+// records of at most 2048 bytes to a pipe (a wirefilter that keeps up then never cuts a header), and
+// their reader drops what it read with an impossible header and starts again at the next read, as
+// vde_plug does. Before both, TCP through this cable stalled for good under load. There is no row for
+// vde2's own dpipe and vde_plug: the same original stalls between them too, less often (1 run in 4, and
+// once 43 s instead of 2, while make test ran beside it), so it cannot be the reference here. Both
+// switches are the real vde_switch, so only the cable's ends are ours.
 func TestRealWirefilterCable(t *testing.T) {
 	skipIfShort(t)
 	testutil.SkipUnlessRoot(t)
-	for _, row := range []struct{ name, dpipe, plug string }{
-		{"vde2", "dpipe", "vde_plug"},
-		{"ours", "", ""},
-	} {
-		t.Run(row.name, func(t *testing.T) {
-			dpipe, plug := testutil.BinIfBuilds(t, "dpipe"), testutil.BinIfBuilds(t, "vplug")
-			if row.dpipe != "" {
-				dpipe, plug = testutil.RealTool(t, row.dpipe), testutil.RealTool(t, row.plug)
-			}
-			wf := testutil.RealTool(t, "wirefilter")
-			sw1 := startSwitch(t, realSwitch)
-			sw2 := startSwitch(t, realSwitch)
-			a := newHost(t, sw1.Dir, 0, "198.18.5.1/24")
-			b := newHost(t, sw2.Dir, 0, "198.18.5.2/24")
-			testutil.Start(t, nil, dpipe, plug, "vde://"+sw1.Dir, "=", wf, "=", plug, "vde://"+sw2.Dir)
-			a.Ping(t, b.IP)
-			b.Ping(t, a.IP)
-			testutil.TransferBoth(t, a.NS, b.NS, b.IP, 8<<20, 60*time.Second)
-			testutil.TransferBoth(t, b.NS, a.NS, a.IP, 8<<20, 60*time.Second)
-		})
-	}
+	dpipe, plug := testutil.BinIfBuilds(t, "dpipe"), testutil.BinIfBuilds(t, "vplug")
+	wf := testutil.RealTool(t, "wirefilter")
+	sw1 := startSwitch(t, realSwitch)
+	sw2 := startSwitch(t, realSwitch)
+	a := newHost(t, sw1.Dir, 0, "198.18.5.1/24")
+	b := newHost(t, sw2.Dir, 0, "198.18.5.2/24")
+	testutil.Start(t, nil, dpipe, plug, "vde://"+sw1.Dir, "=", wf, "=", plug, "vde://"+sw2.Dir)
+	a.Ping(t, b.IP)
+	b.Ping(t, a.IP)
+	testutil.TransferBoth(t, a.NS, b.NS, b.IP, 8<<20, 60*time.Second)
+	testutil.TransferBoth(t, b.NS, a.NS, a.IP, 8<<20, 60*time.Second)
 }

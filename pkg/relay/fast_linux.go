@@ -190,6 +190,9 @@ func (s *side) init(d frame.RawDesc, cnt *Counters) bool {
 		s.out.buf = make([]byte, frame.MaxLen)
 	}
 	s.out.fd, s.out.c = s.wfd, cnt
+	if s.stream && isPipe(s.wfd) {
+		s.out.chunk = pipeChunk
+	}
 	if !s.stream && s.fr == nil {
 		if isDgramSocket(s.rfd) {
 			s.mm = newMmsgBufs()

@@ -544,3 +544,59 @@ func TestFastDatagramOversize(t *testing.T) {
 		t.Errorf("frames %d drops %d oversize %d; want 2 1 1", ab.Frames.Load(), ab.Drops.Load(), ab.Oversize.Load())
 	}
 }
+
+// TestPipeWritesWholeRecords: towards a pipe, every stream write carries whole records, at most
+// pipeChunk bytes of them unless one record is longer (the real wirefilter reads its pipes 2048 bytes
+// at a time and loses its place when a read cuts a header). A packet-mode pipe (O_DIRECT) shows each
+// write as one read.
+func TestPipeWritesWholeRecords(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_DIRECT|unix.O_CLOEXEC); err != nil {
+		t.Skipf("no packet-mode pipes here: %v", err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	if !isPipe(p[1]) {
+		t.Fatal("isPipe(pipe) = false")
+	}
+	o := &outq{fd: p[1], stream: true, buf: make([]byte, streamBuf), c: &Counters{}, chunk: pipeChunk}
+	sizes := []int{60, 1514, 60, 60, 900, 1000, 1514, 1514, 60, 66, 66, 66, 1200, 100}
+	var want []byte
+	for i, n := range sizes {
+		if !o.room() {
+			t.Fatalf("no room for record %d", i)
+		}
+		o.put(payload[:n])
+		want = append(want, record(payload[:n])...)
+	}
+	if err := o.flush(); err != nil {
+		t.Fatal(err)
+	}
+	var got []byte
+	buf := make([]byte, 4096)
+	for len(got) < len(want) {
+		n, err := unix.Read(p[0], buf)
+		if err != nil {
+			t.Fatalf("read after %d bytes: %v", len(got), err)
+		}
+		w := buf[:n]
+		if k := wholeRecords(w, len(w)); k != len(w) {
+			t.Fatalf("a write of %d bytes ends inside a record (whole records: %d bytes)", len(w), k)
+		}
+		if len(w) > pipeChunk && int(binary.BigEndian.Uint16(w))+hdrLen != len(w) {
+			t.Fatalf("a write of %d bytes holds several records: more than %d", len(w), pipeChunk)
+		}
+		got = append(got, w...)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("the records read differ from those written")
+	}
+	// A record longer than the cap goes alone; the cap never splits one.
+	big := append(record(make([]byte, 9000)), record(payload[:60])...)
+	if n := wholeRecords(big, pipeChunk); n != 9002 {
+		t.Errorf("wholeRecords(9000-byte record, then 60) = %d, want 9002", n)
+	}
+	if n := wholeRecords(big[:100], pipeChunk); n != 100 {
+		t.Errorf("wholeRecords(a cut record) = %d, want the 100 bytes there are", n)
+	}
+}

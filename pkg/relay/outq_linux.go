@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/govde/govde/pkg/frame"
+	"golang.org/x/sys/unix"
 )
 
 // outq is the output of one side of the fast path: the frames going to it that the descriptor has not
@@ -21,14 +22,17 @@ type outq struct {
 	stream   bool
 	nb       bool // fd is non-blocking
 	buf      []byte
-	off, end int   // buf[off:end] waits for the descriptor
-	err      error // a write error that ended the relay
-	closed   bool
-	wantRoom bool // an Emit met ErrFull: tell Config.OnRoom when there is room
-	inHook   bool // the loop is in a hook delivering to this queue, or in Config.Timer, and flushes it afterwards
-	c        *Counters
-	wake     int             // the loop's eventfd
-	fr       frame.RawFramer // not nil: frames are written through it (a TAP with offloads)
+	off, end int // buf[off:end] waits for the descriptor
+	// chunk, when not 0, caps a stream write at whole records of at most chunk bytes (pipeChunk, on a
+	// pipe); buf[off:cend] is the chunk being written.
+	chunk, cend int
+	err         error // a write error that ended the relay
+	closed      bool
+	wantRoom    bool // an Emit met ErrFull: tell Config.OnRoom when there is room
+	inHook      bool // the loop is in a hook delivering to this queue, or in Config.Timer, and flushes it afterwards
+	c           *Counters
+	wake        int             // the loop's eventfd
+	fr          frame.RawFramer // not nil: frames are written through it (a TAP with offloads)
 
 	// A datagram socket: frames wait in a ring for sendmmsg (mmsg_linux.go).
 	mm        *mmsgBufs
@@ -56,7 +60,7 @@ func (o *outq) room() bool {
 		return o.end == 0
 	}
 	if o.off == o.end {
-		o.off, o.end = 0, 0
+		o.off, o.end, o.cend = 0, 0, 0
 	}
 	return o.end+hdrLen+frame.MaxLen <= len(o.buf)
 }
@@ -123,6 +127,12 @@ func (o *outq) flush() error {
 			continue
 		}
 		p := o.buf[o.off:o.end]
+		if o.chunk > 0 {
+			if o.cend <= o.off {
+				o.cend = o.off + wholeRecords(p, o.chunk)
+			}
+			p = o.buf[o.off:o.cend]
+		}
 		n, e := sysIO(syscall.SYS_WRITE, o.fd, p, o.nb)
 		switch e {
 		case 0:
@@ -136,9 +146,38 @@ func (o *outq) flush() error {
 		}
 	}
 	if o.off == o.end {
-		o.off, o.end = 0, 0
+		o.off, o.end, o.cend = 0, 0, 0
 	}
 	return o.err
+}
+
+// pipeChunk is the most one stream write to a pipe carries. The real wirefilter (r586) reads its pipes
+// 2048 bytes at a time and loses its place in the stream when a read ends one byte into a record header
+// (it takes the second byte from stale memory, then cuts records wrongly until a read starts on a
+// record boundary again). vde_plug writes one record per write, so a wirefilter that keeps up reads
+// whole records and never cuts a header; writes of whole records of at most 2048 bytes keep that true
+// for ours (a full-size frame alone, small ones several to a write). Without the cap, TCP through
+// "dpipe vplug = wirefilter = vplug" stalled under load (TestRealWirefilterCable).
+const pipeChunk = 2048
+
+// isPipe reports whether fd is a pipe or FIFO.
+func isPipe(fd int) bool {
+	var st unix.Stat_t
+	return unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO
+}
+
+// wholeRecords returns the length of the longest run of whole stream records at the start of b that is
+// at most max bytes long, and at least the first record. b starts with a record header.
+func wholeRecords(b []byte, max int) int {
+	n := 0
+	for n+hdrLen <= len(b) {
+		r := hdrLen + int(binary.BigEndian.Uint16(b[n:]))
+		if n > 0 && n+r > max {
+			break
+		}
+		n += r
+	}
+	return min(n, len(b))
 }
 
 // fail applies the write-error policy to a datagram write error: gone ends the relay, anything else
