@@ -314,26 +314,25 @@ func (n *Node) writeLoop(p *port) {
 
 // send queues f for p, or drops it when p's queue is full.
 func (n *Node) send(p *port, f []byte) {
-	k := pktPool.Get().(*pkt)
-	k.n = copy(k.b[:], f)
-	select {
-	case p.out <- k:
-	default:
-		pktPool.Put(k)
+	if !n.enqueue(p.out, f) {
 		p.drops.Add(1)
-		n.drops.Add(1)
 	}
 }
 
 // toHost queues f for the host, or drops it when the host's queue is full.
-func (n *Node) toHost(f []byte) {
+func (n *Node) toHost(f []byte) { n.enqueue(n.hostQ, f) }
+
+// enqueue queues a copy of f on q; false: q was full, and f is dropped and counted.
+func (n *Node) enqueue(q chan<- *pkt, f []byte) bool {
 	k := pktPool.Get().(*pkt)
 	k.n = copy(k.b[:], f)
 	select {
-	case n.hostQ <- k:
+	case q <- k:
+		return true
 	default:
 		pktPool.Put(k)
 		n.drops.Add(1)
+		return false
 	}
 }
 

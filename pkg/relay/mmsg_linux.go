@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/govde/govde/internal/rawfd"
 	"github.com/govde/govde/pkg/frame"
 )
 
@@ -32,13 +33,7 @@ type mmsgBufs struct {
 
 func newMmsgBufs() *mmsgBufs {
 	m := &mmsgBufs{}
-	for i := range m.bufs {
-		m.bufs[i] = make([]byte, frame.MaxLen)
-		m.iovs[i].Base = &m.bufs[i][0]
-		m.iovs[i].SetLen(frame.MaxLen)
-		m.msgs[i].Hdr.Iov = &m.iovs[i]
-		m.msgs[i].Hdr.SetIovlen(1)
-	}
+	rawfd.WireMmsg(m.bufs[:], m.iovs[:], m.msgs[:], frame.MaxLen)
 	return m
 }
 

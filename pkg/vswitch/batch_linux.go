@@ -7,6 +7,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/govde/govde/internal/rawfd"
 	"github.com/govde/govde/pkg/frame"
 	"golang.org/x/sys/unix"
 )
@@ -177,13 +178,7 @@ type rxBatch struct {
 
 func newRxBatch() *rxBatch {
 	rb := &rxBatch{}
-	for i := range rb.bufs {
-		rb.bufs[i] = make([]byte, frame.MaxLen)
-		rb.iovs[i].Base = &rb.bufs[i][0]
-		rb.iovs[i].SetLen(frame.MaxLen)
-		rb.msgs[i].Hdr.Iov = &rb.iovs[i]
-		rb.msgs[i].Hdr.SetIovlen(1)
-	}
+	rawfd.WireMmsg(rb.bufs[:], rb.iovs[:], rb.msgs[:], frame.MaxLen)
 	rb.fn = rb.recv
 	return rb
 }
@@ -208,6 +203,21 @@ func (rb *rxBatch) recv(fd uintptr) bool {
 	}
 }
 
+// forward forwards the frames of the batch rb received (a truncated one, longer than any frame, is
+// dropped and counted); false: a destination was full and the rest waits (rx.resume).
+func (r *rx) forward(rb *rxBatch) bool {
+	r.begin()
+	for i := 0; i < rb.n; i++ {
+		m := &rb.msgs[i]
+		if m.Hdr.Flags&unix.MSG_TRUNC != 0 {
+			r.inDrops++
+			continue
+		}
+		r.handle(i, rb.bufs[i][:m.Len])
+	}
+	return r.flush()
+}
+
 // rawReadLoop reads batches from a datagram endpoint and forwards them.
 func (s *Switch) rawReadLoop(e *endpoint) {
 	defer s.removeEndpoint(e)
@@ -223,16 +233,7 @@ func (s *Switch) rawReadLoop(e *endpoint) {
 			}
 			return
 		}
-		r.begin()
-		for i := 0; i < rb.n; i++ {
-			m := &rb.msgs[i]
-			if m.Hdr.Flags&unix.MSG_TRUNC != 0 {
-				r.inDrops++
-				continue
-			}
-			r.handle(i, rb.bufs[i][:m.Len])
-		}
-		r.flush()
+		r.forward(rb)
 	}
 }
 

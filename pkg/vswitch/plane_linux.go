@@ -296,16 +296,7 @@ func (pl *plane) read(pe *planeEP) {
 		return
 	}
 	r := pe.r
-	r.begin()
-	for i := 0; i < rb.n; i++ {
-		m := &rb.msgs[i]
-		if m.Hdr.Flags&unix.MSG_TRUNC != 0 {
-			r.inDrops++
-			continue
-		}
-		r.handle(i, rb.bufs[i][:m.Len])
-	}
-	if !r.flush() {
+	if !r.forward(rb) {
 		pe.parked = r.cur.e
 		pe.deadline = pl.s.now() + int64(pl.s.congWait)
 		pl.dirty = true
