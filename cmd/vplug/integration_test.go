@@ -362,8 +362,20 @@ func TestExitOnSwitchShutdown(t *testing.T) {
 	dir := t.TempDir()
 	s, pidfile := filepath.Join(dir, "s"), filepath.Join(dir, "pid")
 	swp := testutil.StartSwitch(t, sw, s)
-	p, _ := startPlug(t, "-p", pidfile, s)
-	waitPorts(t, s, 1)
+	p, ps := startPlug(t, "-p", pidfile, s)
+	// The plug is wholly open once a frame from another plug has come through it: a switch that goes
+	// away before that makes the open fail (exit status 1), as it does vde_plug's.
+	_, qs := startPlug(t, s)
+	waitPorts(t, s, 2)
+	f := append(bytes.Repeat([]byte{0xff}, 6), 0x02, 0, 0, 0, 0, 1, 0x08, 0x00)
+	f = append(f, make([]byte, 46)...)
+	var h [2]byte
+	testutil.Eventually(t, 10*time.Second, "a broadcast from the other plug through the plug", func() bool {
+		qs.write(t, f)
+		ps.out.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		_, err := io.ReadFull(ps.out, h[:])
+		return err == nil
+	})
 	swp.Stop(5 * time.Second)
 	waitExit(t, p, 5*time.Second, 0)
 	if _, err := os.Stat(pidfile); !os.IsNotExist(err) {
