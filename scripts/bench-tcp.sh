@@ -8,7 +8,8 @@
 #       dpipe+vplug; everything ours (the reference: dpipe vde_plug SW1 = vde_plug SW2);
 #     - everything ours with MTU 9000 on both TAPs (the reference cannot carry it; its ratio is against
 #       the reference's MTU 1500 figure);
-#   ping RTT median and 99th percentile through one switch and through the cable, everything real vs ours;
+#   ping RTT median and 99th percentile through one switch (everything ours, only our switch, only our
+#     plug2tap) and through the cable (everything ours, only our dpipe+vplug), against everything real;
 #   64-byte frames from unbatched senders (one send per frame, blocking, as QEMU; tools/loadgen -unbatched),
 #     1->1 and 2->2: frames/s delivered and the share of the frames sent that arrived;
 #   the ceiling: the same two namespaces joined by a Linux bridge (two veth pairs) and by one veth pair.
@@ -283,6 +284,8 @@ pingrow() {
 }
 want "ping one switch, all ours vs all real" && pingrow "$(both "one switch, all ours vs all real" one_switch ref ref 1500 ping -- one_switch ours ours 1500 ping)"
 want "ping one switch, only the switch ours" && pingrow "$(both "one switch, only the switch ours" one_switch ref ref 1500 ping -- one_switch ours ref 1500 ping)"
+want "ping one switch, only plug2tap ours" && pingrow "$(both "one switch, only plug2tap ours" one_switch ref ref 1500 ping -- one_switch ref ours 1500 ping)"
+want "ping cable, only dpipe/vplug ours" && pingrow "$(both "cable, only dpipe/vplug ours" two_switches ref ref ref ping -- two_switches ref ref ours ping)"
 want "ping cable, all ours vs all real" && pingrow "$(both "cable, all ours vs all real" two_switches ref ref ref ping -- two_switches ours ours ours ping)"
 echo
 printf '%-52s %19s %19s %6s\n' "64-byte frames, unbatched senders: fr/s (share)" reference ours ratio
