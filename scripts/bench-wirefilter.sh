@@ -51,6 +51,7 @@
 # Everything it makes (namespaces, processes, files) is removed on exit, even on failure.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
+self=$PWD/scripts/$(basename "$0")
 t0=$(date +%s)
 
 BIN=${GOVDE_BIN:-$PWD/bin}
@@ -682,7 +683,7 @@ fi
 if has cost && [ "${WF_COST_FAST:-1}" = 1 ] && [ "$SWITCH" = vde_switch ] && [ -x "$BIN/vswitch" ] && [ -x "$BIN/plug2tap" ]; then
 	echo
 	echo "cost again, on a faster path: our vswitch and plug2tap instead of vde_switch and vde_plug2tap"
-	WF_SWITCH=$BIN/vswitch WF_PLUG2TAP=$BIN/plug2tap WF_SECTIONS=cost WF_COST_FAST=0 "$0" | sed -n '/^cost:/,/^ *ours \//p'
+	WF_SWITCH=$BIN/vswitch WF_PLUG2TAP=$BIN/plug2tap WF_SECTIONS=cost WF_COST_FAST=0 bash "$self" | sed -n '/^cost:/,/^ *ours \//p'
 fi
 
 echo
