@@ -18,14 +18,14 @@
 # processes. Next to each throughput: the CPU seconds per GB carried, summed over the VDE processes of the
 # path (switches, plugs, dpipe and its vplugs; user+system from /proc), which does not depend on the load.
 # Environment: BENCH_TCP_ROWS (a regular expression: only the rows it matches), BENCH_TCP_TIME (default 5) seconds per iperf3 run, BENCH_TCP_RUNS (default 3), BENCH_PINGS
-# (default 500, at 2 ms intervals), GOVDE_BIN (our binaries, default bin/). Needs root, iperf3 and vde2;
+# (default 1000, at 2 ms intervals), GOVDE_BIN (our binaries, default bin/). Needs root, iperf3 and vde2;
 # skipped otherwise. Everything it makes (namespaces, processes, sockets) is removed on exit, even on failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 SECS=${BENCH_TCP_TIME:-5}
 RUNS=${BENCH_TCP_RUNS:-3}
-PINGS=${BENCH_PINGS:-500}
+PINGS=${BENCH_PINGS:-1000}
 BIN=${GOVDE_BIN:-$PWD/bin}
 
 if [ "$(id -u)" != 0 ]; then echo "bench-tcp: skipped (needs root for TAPs and namespaces)"; exit 0; fi
