@@ -123,22 +123,22 @@ func TestRootTrunkToRealSwitch(t *testing.T) {
 	must(t, s.AddVLANPort(10, ourTrunk))
 	// On the real switch the host took the next port after the cable.
 	mgmtOK(t, mgmt, "vlan/create 10", fmt.Sprintf("port/setvlan %d 10", refTrunk+1), fmt.Sprintf("vlan/addport 10 %d", refTrunk))
-	configured := time.Now()
+	// Before the VLANs were set up on both switches, h2's first frames (IPv6 neighbour discovery when
+	// its TAP came up) crossed the trunk untagged and were rightly learned in VLAN 0; under load they
+	// can come after our own configuration's flush. Forget them: from here on nothing may be.
+	s.flushHash(func(fdbKey, int) bool { return true })
 
 	h1.Ping(t, "198.18.2.2")
 	h2.Ping(t, "198.18.2.1")
 
-	// Ours learned h2's MAC in VLAN 10 on the trunk: the frames came in tagged with VID 10. Before
-	// the VLANs were set up, h2's first frames (IPv6 neighbour discovery when its TAP came up) came
-	// in untagged and were learned in VLAN 0; none may come so since (Age is the time since the
-	// entry's last frame).
+	// Ours learned h2's MAC in VLAN 10 on the trunk: the frames came in tagged with VID 10.
 	var learned bool
 	for _, e := range s.HashEntries() {
 		if e.Port == ourTrunk && e.VLAN == 10 {
 			learned = true
 		}
-		if e.Port == ourTrunk && e.VLAN == 0 && e.Age < time.Since(configured) {
-			t.Errorf("entry %v learned untagged on the trunk after the VLANs were set up", e)
+		if e.Port == ourTrunk && e.VLAN == 0 {
+			t.Errorf("entry %v learned untagged on the trunk", e)
 		}
 	}
 	if !learned {
