@@ -131,28 +131,55 @@ func TestDpipeCable(t *testing.T) {
 var rttRe = regexp.MustCompile(`time=([0-9.]+) ms`)
 
 // TestRealWirefilterCable: the real wirefilter in the middle of a cable of our dpipe and vplugs,
-// "dpipe vplug vde://SW1 = wirefilter = vplug vde://SW2", carries a TCP payload both ways intact. The
-// original reads its pipes 2048 bytes at a time and loses the record boundaries when a read ends one
-// byte into a record header; it then writes records whose length is not what their header says, until
-// a read starts on a record boundary again. Two things keep our plugs out of that: they write whole
-// records of at most 2048 bytes to a pipe (a wirefilter that keeps up then never cuts a header), and
-// their reader drops what it read with an impossible header and starts again at the next read, as
-// vde_plug does. Before both, TCP through this cable stalled for good under load. There is no row for
-// vde2's own dpipe and vde_plug: the same original stalls between them too, less often (1 run in 4, and
-// once 43 s instead of 2, while make test ran beside it), so it cannot be the reference here. Both
-// switches are the real vde_switch, so only the cable's ends are ours.
+// "dpipe vplug vde://SW1 = wirefilter = vplug vde://SW2", carries a TCP payload both ways intact.
+//
+// The original reads its pipes 2048 bytes at a time and has two bugs in putting back together a record
+// that such a read cut. When a read ends one byte into a record header, it takes the second byte from
+// stale memory. And its two reassembly buffers overlap: it declares them fragment[2048][2], so the
+// buffer of one direction starts two bytes into the other's. When both directions have a cut record
+// pending at once, each overwrites the other: a frame is corrupted, or a record goes out with a header
+// that is not its length, and the plug reading it waits for bytes that are not part of that record (on
+// a TCP flow that stalls, only a few ACKs a second, for good). Built from vde2's source with the two
+// buffers apart, the same cable stalled in 0 of 38 runs of 1-3 s of iperf3 on our test machine; built
+// as it is, in 6 of 38, and the Debian package in 3 of 24. Our plugs stay out of the first bug
+// (they write whole records of at most 2048 bytes to a pipe, so a wirefilter that keeps up never cuts
+// a header; their reader drops what it read with an impossible header and starts again at the next
+// read, as vde_plug does) but nothing a writer does keeps a busy wirefilter from cutting records in
+// both directions at once. vde2's own dpipe and vde_plug hit it too (1 run in 4 while make test ran
+// beside it), so they cannot be the reference here. So the test gives the original three cables:
+// a stall is logged and the cable started again; what fails is a cable that never carries the
+// payload, which is what this test caught before our plugs kept whole records. Both switches are the
+// real vde_switch, so only the cable's ends are ours.
 func TestRealWirefilterCable(t *testing.T) {
 	skipIfShort(t)
 	testutil.SkipUnlessRoot(t)
+	testutil.NeedPing(t)
 	dpipe, plug := testutil.BinIfBuilds(t, "dpipe"), testutil.BinIfBuilds(t, "vplug")
 	wf := testutil.RealTool(t, "wirefilter")
 	sw1 := startSwitch(t, realSwitch)
 	sw2 := startSwitch(t, realSwitch)
 	a := newHost(t, sw1.Dir, 0, "198.18.5.1/24")
 	b := newHost(t, sw2.Dir, 0, "198.18.5.2/24")
-	testutil.Start(t, nil, dpipe, plug, "vde://"+sw1.Dir, "=", wf, "=", plug, "vde://"+sw2.Dir)
-	a.Ping(t, b.IP)
-	b.Ping(t, a.IP)
-	testutil.TransferBoth(t, a.NS, b.NS, b.IP, 8<<20, 60*time.Second)
-	testutil.TransferBoth(t, b.NS, a.NS, a.IP, 8<<20, 60*time.Second)
+	const attempts = 3
+	for i := 1; ; i++ {
+		cable := testutil.Start(t, nil, dpipe, plug, "vde://"+sw1.Dir, "=", wf, "=", plug, "vde://"+sw2.Dir)
+		err := a.PingWithin(b.IP, 10*time.Second)
+		if err == nil {
+			err = b.PingWithin(a.IP, 10*time.Second)
+		}
+		if err == nil {
+			err = testutil.TryTransferBoth(t, a.NS, b.NS, b.IP, 8<<20, 30*time.Second)
+		}
+		if err == nil {
+			err = testutil.TryTransferBoth(t, b.NS, a.NS, a.IP, 8<<20, 30*time.Second)
+		}
+		if err == nil {
+			return
+		}
+		if i == attempts {
+			t.Fatalf("cable %d of %d: %v", i, attempts, err)
+		}
+		t.Logf("cable %d of %d stalled (the original's overlapping buffers, see above): %v", i, attempts, err)
+		cable.Stop(5 * time.Second)
+	}
 }

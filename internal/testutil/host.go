@@ -115,20 +115,34 @@ func (h *Host) PingOnce(addr string) error {
 // switches learning may cost the first tries). It skips when ping is not installed (iputils-ping).
 func (h *Host) Ping(t testing.TB, addr string) {
 	t.Helper()
+	NeedPing(t)
+	if err := h.PingWithin(addr, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// NeedPing skips the test when ping is not installed (iputils-ping), and fails it in CI.
+func NeedPing(t testing.TB) {
+	t.Helper()
 	if _, err := exec.LookPath("ping"); err != nil {
 		if InCI() {
 			t.Fatalf("ping not installed (apt-get install iputils-ping): %v", err)
 		}
 		t.Skipf("skipped: ping not installed (apt-get install iputils-ping)")
 	}
-	deadline := time.Now().Add(10 * time.Second)
+}
+
+// PingWithin pings addr from the host once a second until it answers, for at most d, and reports the
+// last failure when it did not.
+func (h *Host) PingWithin(addr string, d time.Duration) error {
+	deadline := time.Now().Add(d)
 	for {
 		err := h.PingOnce(addr)
 		if err == nil {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no ping reply within 10s: %v", err)
+			return fmt.Errorf("no ping reply within %v: %w", d, err)
 		}
 	}
 }

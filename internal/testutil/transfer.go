@@ -5,6 +5,7 @@ package testutil
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -60,24 +61,33 @@ func Payload(n int, seed byte) []byte {
 // and length). The whole exchange is bounded by timeout.
 func TransferBoth(t testing.TB, nsA, nsB, dstIP string, n int, timeout time.Duration) {
 	t.Helper()
+	if err := TryTransferBoth(t, nsA, nsB, dstIP, n, timeout); err != nil {
+		t.Error(err)
+	}
+}
+
+// TryTransferBoth is TransferBoth reporting what went wrong (a connection that could not be opened,
+// a side that did not arrive intact or in time) as its error instead of failing the test.
+func TryTransferBoth(t testing.TB, nsA, nsB, dstIP string, n int, timeout time.Duration) error {
+	t.Helper()
 	var ln net.Listener
 	var err error
 	InNetns(t, nsB, func() { ln, err = net.Listen("tcp", net.JoinHostPort(dstIP, "0")) })
 	if err != nil {
-		t.Fatalf("listen in %s on %s: %v", nsB, dstIP, err)
+		return fmt.Errorf("listen in %s on %s: %w", nsB, dstIP, err)
 	}
 	defer ln.Close()
 	var c net.Conn
 	d := net.Dialer{Timeout: timeout}
 	InNetns(t, nsA, func() { c, err = d.Dial("tcp", ln.Addr().String()) })
 	if err != nil {
-		t.Fatalf("dial %s from %s: %v", ln.Addr(), nsA, err)
+		return fmt.Errorf("dial %s from %s: %w", ln.Addr(), nsA, err)
 	}
 	defer c.Close()
 	ln.(*net.TCPListener).SetDeadline(time.Now().Add(timeout))
 	s, err := ln.Accept()
 	if err != nil {
-		t.Fatalf("accept in %s: %v", nsB, err)
+		return fmt.Errorf("accept in %s: %w", nsB, err)
 	}
 	defer s.Close()
 	deadline := time.Now().Add(timeout)
@@ -112,7 +122,9 @@ func TransferBoth(t testing.TB, nsA, nsB, dstIP string, n int, timeout time.Dura
 	wg.Go(func() { recv(c, ba, nsB+"->"+nsA) })
 	wg.Wait()
 	close(errs)
+	var all []error
 	for err := range errs {
-		t.Error(err)
+		all = append(all, err)
 	}
+	return errors.Join(all...)
 }
