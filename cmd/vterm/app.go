@@ -10,10 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chzyer/readline"
+
 	"github.com/govde/govde/internal/cmdutil"
 	"github.com/govde/govde/pkg/mgmt"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 )
 
 // ExitSession is the exit status when the session itself fails: connect, no prompt, timeout, peer gone.
@@ -189,7 +190,4 @@ func dial(cfg config, ew io.Writer, onAsync func(string)) (*mgmt.Client, error) 
 	return c, nil
 }
 
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
-}
+func isTerminal(f *os.File) bool { return readline.IsTerminal(int(f.Fd())) }

@@ -14,9 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// MinSTPForwardDelay is the shortest forward delay (seconds) the kernel accepts while STP is on.
-const MinSTPForwardDelay = 2
-
 // Bridges returns the names of the bridges, sorted (brctl show's order).
 func Bridges() ([]string, error) {
 	links, err := netlink.LinkList()
@@ -87,19 +84,6 @@ func Ports(bridge string) ([]string, error) {
 	}
 	sort.Strings(names)
 	return names, nil
-}
-
-// BridgeSettings are what MakeBridge gives a new bridge.
-type BridgeSettings struct {
-	STP          bool
-	ForwardDelay int // seconds; raised to MinSTPForwardDelay when STP is on
-}
-
-// A Moved records what MakeBridge moved, for Undo.
-type Moved struct {
-	Bridge, Uplink string
-	Addrs          []netlink.Addr
-	Routes         []netlink.Route
 }
 
 // MakeBridge creates bridge with uplink's MAC and settings, enslaves uplink, and moves uplink's IPv4

@@ -96,9 +96,9 @@ func (s *Seqpacket) ReadFrame(b []byte) (int, error) {
 func (s *Seqpacket) hungUp() bool {
 	hup := true
 	s.rc.Control(func(fd uintptr) {
-		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLRDHUP}}
+		p := []unix.PollFd{{Fd: int32(fd), Events: pollRDHUP}}
 		if n, err := unix.Poll(p, 0); err == nil {
-			hup = n > 0 && p[0].Revents&(unix.POLLRDHUP|unix.POLLHUP|unix.POLLERR) != 0
+			hup = n > 0 && p[0].Revents&(pollRDHUP|unix.POLLHUP|unix.POLLERR) != 0
 		}
 	})
 	return hup

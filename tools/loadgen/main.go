@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
+//go:build linux
+
 // Command loadgen drives vswitch benchmarks (scripts/bench-vswitch.sh): it runs an in-process
 // vswitch, or measures the frames/s a switch delivers between VDE clients, or the rate of a bare
 // datagram socket pair with the same sender and receiver code.

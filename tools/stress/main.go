@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
+//go:build linux
+
 // Command stress drives the MAC table flood benchmark (scripts/bench-macflood.sh) and the soak
 // (scripts/soak-vswitch.sh) against a running switch, ours or vde_switch, named by its control
 // directory, its -M socket and its pid. It prints "key value" lines (flood) or one line per sample

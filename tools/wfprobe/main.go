@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
+//go:build linux
+
 // Command wfprobe measures what a UDP flow sees through an impaired link, for the wirefilter accuracy
 // benchmark (scripts/bench-wirefilter.sh): loss rate, loss burst lengths, one-way delay distribution
 // and delivered rate.
