@@ -141,7 +141,7 @@ var rttRe = regexp.MustCompile(`time=([0-9.]+) ms`)
 // that is not its length, and the plug reading it waits for bytes that are not part of that record (on
 // a TCP flow that stalls, only a few ACKs a second, for good). Built from vde2's source with the two
 // buffers apart, the same cable stalled in 0 of 38 runs of 1-3 s of iperf3 on our test machine; built
-// as it is, in 6 of 38, and the Debian package in 3 of 24. Our plugs stay out of the first bug
+// as it is, in 6 of 38, and the Debian package in 8 of 73. Our plugs stay out of the first bug
 // (they write whole records of at most 2048 bytes to a pipe, so a wirefilter that keeps up never cuts
 // a header; their reader drops what it read with an impossible header and starts again at the next
 // read, as vde_plug does) but nothing a writer does keeps a busy wirefilter from cutting records in
