@@ -688,6 +688,9 @@ if has cost; then
 			"ours / original: $(calc '(r > 0) ? sprintf("%.2f (target >= 1) %s", o / r, (o >= r) ? "ok" : "FAIL") : "n/a"' \
 				o="${M[ours]}" r="${M[orig]:-0}")"
 	fi
+	# Our own cable must never stall: its stalled runs are left out of the median, but fail the section.
+	[ -n "${STALL[ours]:-}" ] && echo "  ours stalled in ${STALL[ours]} of $COST_RUNS runs: FAIL"
+	[ -n "${STALL[none]:-}" ] && echo "  the cable without a wirefilter stalled in ${STALL[none]} of $COST_RUNS runs: FAIL"
 fi
 
 # The cost section again, on a path of our switch and plug2tap: there the cable, not vde_switch and
@@ -695,7 +698,7 @@ fi
 if has cost && [ "${WF_COST_FAST:-1}" = 1 ] && [ "$SWITCH" = vde_switch ] && [ -x "$BIN/vswitch" ] && [ -x "$BIN/plug2tap" ]; then
 	echo
 	echo "cost again, on a faster path: our vswitch and plug2tap instead of vde_switch and vde_plug2tap"
-	WF_SWITCH=$BIN/vswitch WF_PLUG2TAP=$BIN/plug2tap WF_SECTIONS=cost WF_COST_FAST=0 bash "$self" | sed -n '/^cost:/,/^ *ours \//p'
+	WF_SWITCH=$BIN/vswitch WF_PLUG2TAP=$BIN/plug2tap WF_SECTIONS=cost WF_COST_FAST=0 bash "$self" | sed -n '/^cost:/,/^$/{/^$/!p}'
 fi
 
 echo
