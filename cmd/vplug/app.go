@@ -16,6 +16,7 @@ import (
 
 	"github.com/govde/govde/internal/cmdutil"
 	"github.com/govde/govde/internal/daemon"
+	"github.com/govde/govde/internal/sched"
 	"github.com/govde/govde/pkg/frame"
 	"github.com/govde/govde/pkg/plug"
 	"github.com/govde/govde/pkg/relay"
@@ -64,16 +65,20 @@ func run(c *cli.Context) error {
 		fmt.Fprint(c.App.Writer, usage(c.App.Name))
 		return nil
 	}
+	mode, err := sched.ParseMode(os.Getenv(sched.EnvVar))
+	if err != nil {
+		return cmdutil.Exitf(1, "%v", err)
+	}
 	opts := daemon.Options{Name: c.App.Name, Background: cfg.daemon, Pidfile: cfg.pidfile, Timeout: daemonTimeout,
 		Chdir: daemon.KeepDir} // relative URLs and paths keep their meaning (man/vplug.1)
 	return daemon.Run(c.Context, opts, func(ctx context.Context, d *daemon.Process) error {
-		return plugIn(ctx, c, cfg, d)
+		return plugIn(ctx, c, cfg, mode, d)
 	})
 }
 
 // plugIn opens the plugs and joins them. Errors before d.Ready are startup errors, which daemon.Run
 // hands to the waiting -d parent.
-func plugIn(ctx context.Context, c *cli.Context, cfg *config, d *daemon.Process) error {
+func plugIn(ctx context.Context, c *cli.Context, cfg *config, mode sched.Mode, d *daemon.Process) error {
 	// A closed stdout must give EPIPE (and an orderly exit with clean-up), not kill us.
 	signal.Ignore(syscall.SIGPIPE)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM)
@@ -134,6 +139,9 @@ func plugIn(ctx context.Context, c *cli.Context, cfg *config, d *daemon.Process)
 		b.Close()
 		return err
 	}
+	// SCHED_BATCH (see package sched): after the command, if any, has started, so that it keeps the
+	// user's policy. A kernel that refuses leaves the default, which only costs speed.
+	_, _ = sched.Apply(mode)
 	if err := relay.Join(ctx, a, b, &rc); err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}

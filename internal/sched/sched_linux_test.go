@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package sched
+
+import (
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// policies returns the policy and nice value of every thread of the process.
+func policies(t *testing.T) map[int]*unix.SchedAttr {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[int]*unix.SchedAttr{}
+	for _, e := range ents {
+		tid, _ := strconv.Atoi(e.Name())
+		if a, err := unix.SchedGetAttr(tid, 0); err == nil {
+			m[tid] = a
+		}
+	}
+	return m
+}
+
+func TestParseMode(t *testing.T) {
+	for v, want := range map[string]Mode{"": Batch, "batch": Batch, "BATCH": Batch, "normal": Normal, "other": Normal} {
+		if got, err := ParseMode(v); err != nil || got != want {
+			t.Errorf("ParseMode(%q) = %v, %v; want %v", v, got, err, want)
+		}
+	}
+	_, err := ParseMode("fifo")
+	if err == nil || !strings.Contains(err.Error(), `GOVDE_SCHED="fifo"`) {
+		t.Errorf(`ParseMode("fifo") error = %v; want one naming GOVDE_SCHED="fifo"`, err)
+	}
+}
+
+// TestApply runs in a child process: the policy it sets is the whole process's.
+func TestApply(t *testing.T) {
+	if os.Getenv("SCHED_TEST_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestApply$", "-test.v")
+		cmd.Env = append(os.Environ(), "SCHED_TEST_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestApply") {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		return
+	}
+
+	// A thread the user put under SCHED_IDLE keeps it, and one with a nice value keeps that.
+	idle, niced := make(chan int), make(chan int)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		if err := unix.SchedSetAttr(0, &unix.SchedAttr{Policy: unix.SCHED_IDLE}, 0); err != nil {
+			t.Error(err)
+		}
+		idle <- unix.Gettid()
+		<-done
+	}()
+	go func() {
+		defer wg.Done()
+		runtime.LockOSThread()
+		if err := unix.Setpriority(unix.PRIO_PROCESS, 0, 5); err != nil {
+			t.Error(err)
+		}
+		niced <- unix.Gettid()
+		<-done
+	}()
+	idleTid, nicedTid := <-idle, <-niced
+	defer func() { close(done); wg.Wait() }()
+
+	if n, err := Apply(Normal); n != 0 || err != nil {
+		t.Fatalf("Apply(Normal) = %d, %v", n, err)
+	}
+	for tid, a := range policies(t) {
+		if tid != idleTid && a.Policy != unix.SCHED_NORMAL {
+			t.Fatalf("after Apply(Normal), thread %d has policy %d", tid, a.Policy)
+		}
+	}
+
+	n, err := Apply(Batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := policies(t)
+	if n < len(after)-1 {
+		t.Errorf("Apply(Batch) changed %d threads of %d", n, len(after))
+	}
+	for tid, a := range after {
+		switch {
+		case tid == idleTid:
+			if a.Policy != unix.SCHED_IDLE {
+				t.Errorf("the SCHED_IDLE thread now has policy %d", a.Policy)
+			}
+		case a.Policy != unix.SCHED_BATCH:
+			t.Errorf("thread %d has policy %d, want SCHED_BATCH (%d)", tid, a.Policy, unix.SCHED_BATCH)
+		}
+	}
+	if a := after[nicedTid]; a == nil || a.Nice != 5 {
+		t.Errorf("the thread at nice 5 now has %+v", a)
+	}
+
+	// A thread started now inherits the policy of the one that starts it.
+	tid := make(chan int)
+	go func() {
+		runtime.LockOSThread()
+		tid <- unix.Gettid()
+		<-done
+	}()
+	if a, err := unix.SchedGetAttr(<-tid, 0); err != nil || a.Policy != unix.SCHED_BATCH {
+		t.Errorf("a new thread: %+v, %v; want SCHED_BATCH", a, err)
+	}
+
+	// A child process started now runs under SCHED_BATCH too (hence Apply after starting commands).
+	out, err := exec.Command("cat", "/proc/self/stat").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := strings.Fields(string(out)); len(f) < 41 || f[40] != "3" {
+		t.Errorf("child's policy field: %v", f[40:41])
+	}
+}
