@@ -139,13 +139,41 @@ func plugIn(ctx context.Context, c *cli.Context, cfg *config, mode sched.Mode, d
 		b.Close()
 		return err
 	}
-	// SCHED_BATCH (see package sched): after the command, if any, has started, so that it keeps the
-	// user's policy. A kernel that refuses leaves the default, which only costs speed.
-	_, _ = sched.Apply(mode)
+	go batch(ctx, mode)
 	if err := relay.Join(ctx, a, b, &rc); err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}
 	return nil
+}
+
+// batchWait bounds how long batch waits for vplug's pipe peers to run their own programs.
+const batchWait = 3 * time.Second
+
+// batch puts vplug's threads under SCHED_BATCH (see package sched) unless mode says not to or a
+// peer on its pipes is vde2's wirefilter, which loses step in the stream more often when records
+// come bunched. It runs after the command of "= command", if any, has started, so that the command
+// keeps the user's policy; until dpipe has started the peers, it waits (at most batchWait). A
+// kernel that refuses the policy leaves the default, which only costs speed.
+func batch(ctx context.Context, mode sched.Mode) {
+	if mode == sched.Normal {
+		return
+	}
+	deadline := time.Now().Add(batchWait)
+	for {
+		name, settled := sched.FragilePeer()
+		if name != "" {
+			return
+		}
+		if settled || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	_, _ = sched.Apply(mode)
 }
 
 // unwrapExec shortens exec's "exec: \"x\": executable file not found in $PATH" to its cause.

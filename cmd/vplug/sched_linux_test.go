@@ -45,7 +45,8 @@ func allAre(ps []string, p string) bool {
 }
 
 // TestSchedBatch: a running vplug's threads are under SCHED_BATCH (3) and the command it started is
-// not; GOVDE_SCHED=normal leaves them under SCHED_OTHER (0); a bad value is a one-line error.
+// not; GOVDE_SCHED=normal, or vde2's wirefilter on a pipe, leaves them under SCHED_OTHER (0); a bad
+// value is a one-line error.
 func TestSchedBatch(t *testing.T) {
 	skipShort(t)
 	bin := testutil.Bin(t, "vplug")
@@ -75,6 +76,25 @@ func TestSchedBatch(t *testing.T) {
 		}
 		p.Stop(5 * time.Second)
 	}
+
+	// Beside vde2's wirefilter (here a C program of that name), vplug keeps SCHED_OTHER: the real
+	// wirefilter loses step more often when records come bunched (package sched).
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, _ := os.ReadFile(sleep)
+	fake := filepath.Join(t.TempDir(), "wirefilter")
+	if err := os.WriteFile(fake, prog, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := testutil.Start(t, nil, bin, "null://", "=", fake, "30")
+	testutil.Eventually(t, 5*time.Second, "vplug's threads", func() bool { return len(threadPolicies(p.Cmd.Process.Pid)) > 0 })
+	time.Sleep(time.Second) // beside anything else, the policy changes within milliseconds (above)
+	if ps := threadPolicies(p.Cmd.Process.Pid); !allAre(ps, "0") {
+		t.Errorf("beside a wirefilter, vplug's threads have policies %v, want SCHED_OTHER (0)", ps)
+	}
+	p.Stop(5 * time.Second)
 
 	out, err := exec.Command("env", "GOVDE_SCHED=fifo", bin, "null://").CombinedOutput()
 	var ee *exec.ExitError
