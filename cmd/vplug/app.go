@@ -139,41 +139,36 @@ func plugIn(ctx context.Context, c *cli.Context, cfg *config, mode sched.Mode, d
 		b.Close()
 		return err
 	}
-	go batch(ctx, mode)
+	// SCHED_BATCH while a bulk flow passes (package sched), started after the command, if any, so
+	// that the command keeps the user's policy.
+	st := new(relay.Stats)
+	rc.Stats = st
+	fctx, stopFollow := context.WithCancel(ctx)
+	defer stopFollow()
+	go sched.Follow(fctx, mode, func() uint64 { return st.Dir[0].Frames.Load() + st.Dir[1].Frames.Load() },
+		streamFDs(a, b), batchWait)
 	if err := relay.Join(ctx, a, b, &rc); err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}
 	return nil
 }
 
-// batchWait bounds how long batch waits for vplug's pipe peers to run their own programs.
+// batchWait bounds how long vplug waits for its pipe peers to run their own programs before it
+// lets its scheduling policy follow its load (sched.Follow).
 const batchWait = 3 * time.Second
 
-// batch puts vplug's threads under SCHED_BATCH (see package sched) unless mode says not to or a
-// peer on its pipes is vde2's wirefilter, which loses step in the stream more often when records
-// come bunched. It runs after the command of "= command", if any, has started, so that the command
-// keeps the user's policy; until dpipe has started the peers, it waits (at most batchWait). A
-// kernel that refuses the policy leaves the default, which only costs speed.
-func batch(ctx context.Context, mode sched.Mode) {
-	if mode == sched.Normal {
-		return
-	}
-	deadline := time.Now().Add(batchWait)
-	for {
-		name, settled := sched.FragilePeer()
-		if name != "" {
-			return
-		}
-		if settled || time.Now().After(deadline) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(50 * time.Millisecond):
+// streamFDs returns the descriptors of the endpoints that carry a stream (stdin/stdout, a command's
+// pipes): where a peer may read records.
+func streamFDs(eps ...frame.Endpoint) []int {
+	var fds []int
+	for _, ep := range eps {
+		if r, ok := ep.(frame.Raw); ok {
+			if d, ok := r.RawDesc(); ok && d.Stream {
+				fds = append(fds, d.Read, d.Write)
+			}
 		}
 	}
-	_, _ = sched.Apply(mode)
+	return fds
 }
 
 // unwrapExec shortens exec's "exec: \"x\": executable file not found in $PATH" to its cause.

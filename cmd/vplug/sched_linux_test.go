@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"errors"
 	"os"
 	"os/exec"
@@ -44,57 +45,78 @@ func allAre(ps []string, p string) bool {
 	return len(ps) > 0
 }
 
-// TestSchedBatch: a running vplug's threads are under SCHED_BATCH (3) and the command it started is
-// not; GOVDE_SCHED=normal, or vde2's wirefilter on a pipe, leaves them under SCHED_OTHER (0); a bad
-// value is a one-line error.
+// firehose writes a script called name that writes stream records of 60-byte frames to its
+// standard output without end, and returns its path.
+func firehose(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	var recs []byte
+	for i := range 1000 {
+		recs = binary.BigEndian.AppendUint16(recs, 60)
+		recs = append(recs, testFrame(60, byte(i))...)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "recs"), recs, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(dir, name)
+	body := "#!/bin/sh\nwhile :; do cat " + filepath.Join(dir, "recs") + " || exit; done\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return script
+}
+
+// childOf returns a child process of pid (any of its threads may have started it).
+func childOf(t *testing.T, pid int) int {
+	t.Helper()
+	var child int
+	testutil.Eventually(t, 5*time.Second, "a child of "+strconv.Itoa(pid), func() bool {
+		kids, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
+		for _, k := range kids {
+			b, _ := os.ReadFile(k)
+			if f := strings.Fields(string(b)); len(f) > 0 {
+				child, _ = strconv.Atoi(f[0])
+				return true
+			}
+		}
+		return false
+	})
+	return child
+}
+
+// TestSchedBatch: a vplug carrying a bulk flow runs its threads under SCHED_BATCH (3) and the command it
+// started does not; GOVDE_SCHED=normal, or vde2's wirefilter on a pipe, leaves them under SCHED_OTHER
+// (0), as does a light flow; a bad value is a one-line error.
 func TestSchedBatch(t *testing.T) {
 	skipShort(t)
 	bin := testutil.Bin(t, "vplug")
-	for _, tc := range []struct{ env, want string }{{"", "3"}, {"normal", "0"}} {
+	start := func(env, cmd string) int {
 		p := testutil.Start(t, func(c *exec.Cmd) {
-			c.Env = append(os.Environ(), "GOVDE_SCHED="+tc.env)
-		}, bin, "null://", "=", "sh", "-c", "exec sleep 30")
-		pid := p.Cmd.Process.Pid
-		testutil.Eventually(t, 5*time.Second, "vplug's threads under policy "+tc.want, func() bool {
-			return allAre(threadPolicies(pid), tc.want)
-		})
-		var child int
-		testutil.Eventually(t, 5*time.Second, "vplug's command", func() bool {
-			// Any of vplug's threads may have started it.
-			kids, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
-			for _, k := range kids {
-				b, _ := os.ReadFile(k)
-				if f := strings.Fields(string(b)); len(f) > 0 {
-					child, _ = strconv.Atoi(f[0])
-					return true
-				}
-			}
-			return false
-		})
-		if ps := threadPolicies(child); !allAre(ps, "0") {
-			t.Errorf("GOVDE_SCHED=%q: the command's threads have policies %v, want SCHED_OTHER (0)", tc.env, ps)
-		}
-		p.Stop(5 * time.Second)
+			c.Env = append(os.Environ(), "GOVDE_SCHED="+env)
+		}, bin, "null://", "=", cmd)
+		t.Cleanup(func() { p.Stop(5 * time.Second) })
+		return p.Cmd.Process.Pid
 	}
 
-	// Beside vde2's wirefilter (here a C program of that name), vplug keeps SCHED_OTHER: the real
-	// wirefilter loses step more often when records come bunched (package sched).
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Fatal(err)
+	pid := start("", firehose(t, "bulk"))
+	testutil.Eventually(t, 10*time.Second, "vplug's threads under SCHED_BATCH", func() bool {
+		return allAre(threadPolicies(pid), "3")
+	})
+	if ps := threadPolicies(childOf(t, pid)); !allAre(ps, "0") {
+		t.Errorf("the command's threads have policies %v, want SCHED_OTHER (0)", ps)
 	}
-	prog, _ := os.ReadFile(sleep)
-	fake := filepath.Join(t.TempDir(), "wirefilter")
-	if err := os.WriteFile(fake, prog, 0o755); err != nil {
-		t.Fatal(err)
+
+	// The cases that stay under SCHED_OTHER, side by side for a while: above, the policy changed
+	// within a second.
+	normal := start("normal", firehose(t, "bulk"))
+	beside := start("", firehose(t, "wirefilter")) // a script's process is named after it
+	light := start("", "cat")
+	time.Sleep(2 * time.Second)
+	for what, pid := range map[string]int{"GOVDE_SCHED=normal": normal, "beside a wirefilter": beside, "no traffic": light} {
+		if ps := threadPolicies(pid); !allAre(ps, "0") {
+			t.Errorf("%s: vplug's threads have policies %v, want SCHED_OTHER (0)", what, ps)
+		}
 	}
-	p := testutil.Start(t, nil, bin, "null://", "=", fake, "30")
-	testutil.Eventually(t, 5*time.Second, "vplug's threads", func() bool { return len(threadPolicies(p.Cmd.Process.Pid)) > 0 })
-	time.Sleep(time.Second) // beside anything else, the policy changes within milliseconds (above)
-	if ps := threadPolicies(p.Cmd.Process.Pid); !allAre(ps, "0") {
-		t.Errorf("beside a wirefilter, vplug's threads have policies %v, want SCHED_OTHER (0)", ps)
-	}
-	p.Stop(5 * time.Second)
 
 	out, err := exec.Command("env", "GOVDE_SCHED=fifo", bin, "null://").CombinedOutput()
 	var ee *exec.ExitError

@@ -10,8 +10,8 @@ import (
 	"strings"
 )
 
-// FragilePeer reports whether a process at the other end of one of the pipes this process holds
-// reads a VDE stream badly when records come bunched, and which (its name). It looks for vde2's
+// FragilePeer reports whether a process at the other end of one of the pipes among fds reads a VDE
+// stream badly when records come bunched, and which (its name). It looks for vde2's
 // wirefilter, which reads its pipes 2048 bytes at a time into reassembly buffers that overlap
 // between its two directions: the more records wait in its pipes at once, the more often a record
 // is cut in both directions together and the stream loses step (see man/vplug.1, and
@@ -20,8 +20,8 @@ import (
 //
 // settled is false while a peer is still a forked dpipe that has not yet run its command, whose
 // name says nothing yet; the caller asks again.
-func FragilePeer() (name string, settled bool) {
-	inodes := pipeInodes(os.Getpid())
+func FragilePeer(fds []int) (name string, settled bool) {
+	inodes := pipeInodes(fds)
 	if len(inodes) == 0 {
 		return "", true
 	}
@@ -47,16 +47,11 @@ func FragilePeer() (name string, settled bool) {
 	return "", settled
 }
 
-// pipeInodes returns the inodes of the pipes pid holds, as "pipe:[N]" link targets.
-func pipeInodes(pid int) map[string]bool {
-	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
-	}
+// pipeInodes returns the pipes among fds, as their "pipe:[N]" link targets.
+func pipeInodes(fds []int) map[string]bool {
 	m := map[string]bool{}
-	for _, e := range ents {
-		if l, err := os.Readlink(dir + "/" + e.Name()); err == nil && strings.HasPrefix(l, "pipe:[") {
+	for _, fd := range fds {
+		if l, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(fd)); err == nil && strings.HasPrefix(l, "pipe:[") {
 			m[l] = true
 		}
 	}

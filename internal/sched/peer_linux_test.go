@@ -15,7 +15,7 @@ import (
 
 // startOnPipe starts exe with args, its standard input the read end of a pipe whose write end the
 // test holds, waits until it runs exe, and stops it when the test ends.
-func startOnPipe(t *testing.T, exe string, args ...string) {
+func startOnPipe(t *testing.T, exe string, args ...string) []int {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -35,6 +35,7 @@ func startOnPipe(t *testing.T, exe string, args ...string) {
 	testutil.Eventually(t, 5*time.Second, filepath.Base(exe)+" to run", func() bool {
 		return readComm(cmd.Process.Pid) == filepath.Base(exe)
 	})
+	return []int{int(w.Fd())}
 }
 
 // renamed copies the program prog (from PATH) to a file called name and returns its path.
@@ -56,21 +57,27 @@ func renamed(t *testing.T, prog, name string) string {
 }
 
 func TestFragilePeer(t *testing.T) {
+	t.Run("not a pipe of ours", func(t *testing.T) {
+		startOnPipe(t, renamed(t, "sleep", "wirefilter"), "30")
+		if name, settled := FragilePeer([]int{0, 1, 2}); name != "" || !settled {
+			t.Errorf("a wirefilter on another pipe: %q, %v; want none, settled", name, settled)
+		}
+	})
 	t.Run("none", func(t *testing.T) {
-		startOnPipe(t, renamed(t, "sleep", "vde_plug"), "30")
-		if name, settled := FragilePeer(); name != "" || !settled {
+		fds := startOnPipe(t, renamed(t, "sleep", "vde_plug"), "30")
+		if name, settled := FragilePeer(fds); name != "" || !settled {
 			t.Errorf("a C program called vde_plug: %q, %v; want none, settled", name, settled)
 		}
 	})
 	t.Run("vde2 wirefilter", func(t *testing.T) {
-		startOnPipe(t, renamed(t, "sleep", "wirefilter"), "30")
-		if name, settled := FragilePeer(); name != "wirefilter" || !settled {
+		fds := startOnPipe(t, renamed(t, "sleep", "wirefilter"), "30")
+		if name, settled := FragilePeer(fds); name != "wirefilter" || !settled {
 			t.Errorf("a C program called wirefilter: %q, %v; want wirefilter, settled", name, settled)
 		}
 	})
 	t.Run("dpipe before exec", func(t *testing.T) {
-		startOnPipe(t, renamed(t, "sleep", "dpipe"), "30")
-		if name, settled := FragilePeer(); name != "" || settled {
+		fds := startOnPipe(t, renamed(t, "sleep", "dpipe"), "30")
+		if name, settled := FragilePeer(fds); name != "" || settled {
 			t.Errorf("a process called dpipe: %q, %v; want none, not settled", name, settled)
 		}
 	})
@@ -78,8 +85,8 @@ func TestFragilePeer(t *testing.T) {
 		if testing.Short() {
 			t.Skip("skipped with -short: builds and starts our wirefilter")
 		}
-		startOnPipe(t, testutil.Bin(t, "wirefilter"))
-		if name, settled := FragilePeer(); name != "" || !settled {
+		fds := startOnPipe(t, testutil.Bin(t, "wirefilter"))
+		if name, settled := FragilePeer(fds); name != "" || !settled {
 			t.Errorf("our wirefilter: %q, %v; want none, settled", name, settled)
 		}
 	})

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 
-// Package sched sets the Linux scheduling policy of a tool's threads.
+// Package sched sets the Linux scheduling policy of a tool's threads to follow its load.
 //
 // A relay in the middle of a TCP flow (vplug in a cable between two vde_switches) is woken for
 // nearly every frame. Under the default policy (SCHED_OTHER) a woken relay preempts the process
@@ -8,15 +8,20 @@
 // batched. Under SCHED_BATCH a woken thread waits for the running one to sleep or use up its
 // slice: the sender writes several frames first and the relay takes them in one go. Measured on a
 // 2-core VM (README, "Performance"): TCP through "dpipe vplug = vplug" between two vde_switches
-// went from 0.64 to 1.25 times vde_plug's, with no loss in ping time.
+// went from 0.64 to 1.05-1.25 times vde_plug's. But a thread that does not preempt may wait a whole
+// slice for a busy CPU: under SCHED_BATCH, 2 % of the pings through that cable took 4-6 ms. So
+// Follow switches to SCHED_BATCH only while the relay carries a bulk flow, and back when it is
+// light again.
 //
-// The policy is a hint: the nice value stays, other policies chosen by the user (chrt) are kept,
-// and a kernel or sandbox that refuses the change leaves the default in place.
+// The policy is a hint: the nice value stays, a policy chosen by the user (chrt) is kept, and a
+// kernel or sandbox that refuses the change leaves the default in place.
 package sched
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // EnvVar names the environment variable that chooses the policy: "batch" (the default) or
@@ -44,12 +49,72 @@ func ParseMode(v string) (Mode, error) {
 	return 0, fmt.Errorf("%s=%q: want batch or normal", EnvVar, v)
 }
 
-// Apply applies m to every thread of the process and returns how many it changed. Threads the
-// process starts later inherit the policy of the thread that starts them; child processes
-// started before Apply keep theirs.
+// Apply moves every thread of the process from SCHED_OTHER to SCHED_BATCH (m is Batch) or back
+// (m is Normal), keeping nice values, and returns how many it changed. Threads the process starts
+// later inherit the policy of the thread that starts them; child processes started before keep
+// theirs.
 func Apply(m Mode) (int, error) {
 	if m == Normal {
-		return 0, nil
+		return setAll(policyBatch, policyOther)
 	}
-	return batchAll()
+	return setAll(policyOther, policyBatch)
+}
+
+// The load thresholds of Follow, in frames per second over a window: a TCP bulk flow through a
+// cable is 20,000-30,000 frames/s with its ACKs; pings and interactive traffic are far below.
+const (
+	batchAbove  = 10000
+	normalBelow = 4000
+	window      = 250 * time.Millisecond
+)
+
+// Follow runs until ctx ends (or returns at once when mode is Normal, or when the process does not
+// run under SCHED_OTHER): it puts the process under SCHED_BATCH while frames() grows by more than
+// batchAbove per second, and back under SCHED_OTHER when it grows by less than normalBelow. It
+// also leaves the policy alone while a peer on the pipes among fds (the relay's descriptors) is one
+// that bunched records break (FragilePeer), waiting up to settle for the peers to run their programs.
+func Follow(ctx context.Context, mode Mode, frames func() uint64, fds []int, settle time.Duration) {
+	if mode == Normal || !startedOther() {
+		return
+	}
+	deadline := time.Now().Add(settle)
+	for {
+		name, settled := FragilePeer(fds)
+		if name != "" {
+			return
+		}
+		if settled || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	t := time.NewTicker(window)
+	defer t.Stop()
+	batched := false
+	last, lastT := frames(), time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			if batched {
+				_, _ = Apply(Normal)
+			}
+			return
+		case now := <-t.C:
+			n := frames()
+			rate := float64(n-last) / now.Sub(lastT).Seconds()
+			last, lastT = n, now
+			switch {
+			case !batched && rate > batchAbove:
+				_, _ = Apply(Batch)
+				batched = true
+			case batched && rate < normalBelow:
+				_, _ = Apply(Normal)
+				batched = false
+			}
+		}
+	}
 }

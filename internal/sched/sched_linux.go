@@ -9,9 +9,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// batchAll moves every thread under SCHED_OTHER to SCHED_BATCH, keeping its nice value.
-// Two passes: a thread started during the first by one not yet moved is caught by the second.
-func batchAll() (int, error) {
+const (
+	policyOther = unix.SCHED_NORMAL
+	policyBatch = unix.SCHED_BATCH
+)
+
+// startedOther reports whether the process's main thread runs under SCHED_OTHER, the policy the
+// process gets unless its user chose another.
+func startedOther() bool {
+	a, err := unix.SchedGetAttr(os.Getpid(), 0)
+	return err == nil && a.Policy == policyOther
+}
+
+// setAll moves every thread under policy from to policy to, keeping its nice value. Two passes: a
+// thread started during the first by one not yet moved is caught by the second.
+func setAll(from, to uint32) (int, error) {
 	n := 0
 	var first error
 	for range 2 {
@@ -24,7 +36,7 @@ func batchAll() (int, error) {
 			if err != nil {
 				continue
 			}
-			changed, err := batch(tid)
+			changed, err := set(tid, from, to)
 			if changed {
 				n++
 			}
@@ -36,9 +48,9 @@ func batchAll() (int, error) {
 	return n, first
 }
 
-// batch moves thread tid to SCHED_BATCH if it runs under SCHED_OTHER; a thread that has exited
+// set moves thread tid to policy to if it runs under policy from; a thread that has exited
 // meanwhile is no error.
-func batch(tid int) (bool, error) {
+func set(tid int, from, to uint32) (bool, error) {
 	cur, err := unix.SchedGetAttr(tid, 0)
 	if err == unix.ESRCH {
 		return false, nil
@@ -46,13 +58,13 @@ func batch(tid int) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if cur.Policy != unix.SCHED_NORMAL {
+	if cur.Policy != from {
 		return false, nil
 	}
 	// The nice value stays. The slice is left to the kernel (Runtime 0): getattr reports the default
 	// slice as if it had been set, and setting it back would pin it. (SCHED_FLAG_KEEP_PARAMS would
 	// keep both, but it keeps the policy too.)
-	attr := unix.SchedAttr{Policy: unix.SCHED_BATCH, Nice: cur.Nice}
+	attr := unix.SchedAttr{Policy: to, Nice: cur.Nice}
 	err = unix.SchedSetAttr(tid, &attr, 0)
 	if err == unix.ESRCH {
 		return false, nil

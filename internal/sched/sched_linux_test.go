@@ -3,15 +3,20 @@
 package sched
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/govde/govde/internal/testutil"
 )
 
 // policies returns the policy and nice value of every thread of the process.
@@ -130,5 +135,81 @@ func TestApply(t *testing.T) {
 	}
 	if f := strings.Fields(string(out)); len(f) < 41 || f[40] != "3" {
 		t.Errorf("child's policy field: %v", f[40:41])
+	}
+
+	// And back: every thread moved returns to SCHED_OTHER, the idle one stays, nice values too.
+	if _, err := Apply(Normal); err != nil {
+		t.Fatal(err)
+	}
+	for tid, a := range policies(t) {
+		want := uint32(unix.SCHED_NORMAL)
+		if tid == idleTid {
+			want = unix.SCHED_IDLE
+		}
+		if a.Policy != want {
+			t.Errorf("after Apply(Normal), thread %d has policy %d, want %d", tid, a.Policy, want)
+		}
+		if tid == nicedTid && a.Nice != 5 {
+			t.Errorf("after Apply(Normal), the thread at nice 5 has %d", a.Nice)
+		}
+	}
+}
+
+// mainPolicy returns the policy of the process's main thread.
+func mainPolicy(t *testing.T) uint32 {
+	a, err := unix.SchedGetAttr(os.Getpid(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Policy
+}
+
+// TestFollow runs in a child process: the policy it sets is the whole process's. A frame count that
+// grows fast puts the process under SCHED_BATCH; one that stops brings it back; the end of the
+// context leaves it under SCHED_OTHER.
+func TestFollow(t *testing.T) {
+	if os.Getenv("SCHED_TEST_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestFollow$", "-test.v")
+		cmd.Env = append(os.Environ(), "SCHED_TEST_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestFollow") {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		return
+	}
+	var frames atomic.Uint64
+	stop := make(chan struct{})
+	go func() { // twice batchAbove
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+				frames.Add(2 * batchAbove / 100)
+			}
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { Follow(ctx, Batch, frames.Load, nil, time.Second); close(done) }()
+	testutil.Eventually(t, 10*time.Second, "SCHED_BATCH under load", func() bool { return mainPolicy(t) == unix.SCHED_BATCH })
+	close(stop)
+	testutil.Eventually(t, 10*time.Second, "SCHED_OTHER without load", func() bool { return mainPolicy(t) == unix.SCHED_NORMAL })
+
+	// Under load again, then the end.
+	for range 200 {
+		frames.Add(batchAbove)
+		if mainPolicy(t) == unix.SCHED_BATCH {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if mainPolicy(t) != unix.SCHED_BATCH {
+		t.Fatal("not under SCHED_BATCH after a second burst")
+	}
+	cancel()
+	<-done
+	if p := mainPolicy(t); p != unix.SCHED_NORMAL {
+		t.Errorf("after the end, policy %d", p)
 	}
 }

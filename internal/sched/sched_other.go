@@ -4,8 +4,16 @@
 
 package sched
 
-// batchAll does nothing where SCHED_BATCH does not exist.
-func batchAll() (int, error) { return 0, nil }
+const (
+	policyOther = 0
+	policyBatch = 3
+)
+
+// startedOther is false where SCHED_BATCH does not exist, so that Follow does nothing.
+func startedOther() bool { return false }
+
+// setAll does nothing where SCHED_BATCH does not exist.
+func setAll(from, to uint32) (int, error) { return 0, nil }
 
 // FragilePeer finds no peer where SCHED_BATCH does not exist.
-func FragilePeer() (name string, settled bool) { return "", true }
+func FragilePeer(fds []int) (name string, settled bool) { return "", true }
