@@ -32,9 +32,10 @@ const EnvVar = "GOVDE_SCHED"
 type Mode int
 
 const (
-	// Batch moves the threads that run under SCHED_OTHER to SCHED_BATCH.
+	// Batch moves the threads that run under SCHED_OTHER to SCHED_BATCH (with Follow: while the
+	// load is high).
 	Batch Mode = iota
-	// Normal leaves every thread as it is.
+	// Normal leaves every thread as it is (Apply: moves them back to SCHED_OTHER).
 	Normal
 )
 
