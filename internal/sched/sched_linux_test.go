@@ -36,6 +36,23 @@ func policies(t *testing.T) map[int]*unix.SchedAttr {
 	return m
 }
 
+// inParent runs the calling test again in a child process, where it may change the policy of the
+// whole process, and reports true in the parent, having checked that the child passed; in the child
+// it reports false.
+func inParent(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv("SCHED_TEST_CHILD") != "" {
+		return false
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v")
+	cmd.Env = append(os.Environ(), "SCHED_TEST_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	return true
+}
+
 func TestParseMode(t *testing.T) {
 	for v, want := range map[string]Mode{"": Batch, "batch": Batch, "BATCH": Batch, "normal": Normal, "other": Normal} {
 		if got, err := ParseMode(v); err != nil || got != want {
@@ -50,13 +67,7 @@ func TestParseMode(t *testing.T) {
 
 // TestApply runs in a child process: the policy it sets is the whole process's.
 func TestApply(t *testing.T) {
-	if os.Getenv("SCHED_TEST_CHILD") == "" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestApply$", "-test.v")
-		cmd.Env = append(os.Environ(), "SCHED_TEST_CHILD=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "--- PASS: TestApply") {
-			t.Fatalf("child: %v\n%s", err, out)
-		}
+	if inParent(t) {
 		return
 	}
 
@@ -168,13 +179,7 @@ func mainPolicy(t *testing.T) uint32 {
 // grows fast puts the process under SCHED_BATCH; one that stops brings it back; the end of the
 // context leaves it under SCHED_OTHER.
 func TestFollow(t *testing.T) {
-	if os.Getenv("SCHED_TEST_CHILD") == "" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestFollow$", "-test.v")
-		cmd.Env = append(os.Environ(), "SCHED_TEST_CHILD=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "--- PASS: TestFollow") {
-			t.Fatalf("child: %v\n%s", err, out)
-		}
+	if inParent(t) {
 		return
 	}
 	var frames atomic.Uint64
