@@ -69,7 +69,13 @@ func TestFragilePeer(t *testing.T) {
 			t.Errorf("a C program called vde_plug: %q, %v; want none, settled", name, settled)
 		}
 	})
-	t.Run("vde2 wirefilter", func(t *testing.T) {
+	t.Run("real wirefilter", func(t *testing.T) {
+		fds := startOnPipe(t, testutil.RealTool(t, "wirefilter"))
+		if name, settled := FragilePeer(fds); name != "wirefilter" || !settled {
+			t.Errorf("vde2's wirefilter: %q, %v; want wirefilter, settled", name, settled)
+		}
+	})
+	t.Run("C program named wirefilter", func(t *testing.T) {
 		fds := startOnPipe(t, renamed(t, "sleep", "wirefilter"), "30")
 		if name, settled := FragilePeer(fds); name != "wirefilter" || !settled {
 			t.Errorf("a C program called wirefilter: %q, %v; want wirefilter, settled", name, settled)
