@@ -146,16 +146,12 @@ func plugIn(ctx context.Context, c *cli.Context, cfg *config, mode sched.Mode, d
 	fctx, stopFollow := context.WithCancel(ctx)
 	defer stopFollow()
 	go sched.Follow(fctx, mode, func() uint64 { return st.Dir[0].Frames.Load() + st.Dir[1].Frames.Load() },
-		streamFDs(a, b), batchWait)
+		streamFDs(a, b))
 	if err := relay.Join(ctx, a, b, &rc); err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}
 	return nil
 }
-
-// batchWait bounds how long vplug waits for its pipe peers to run their own programs before it
-// lets its scheduling policy follow its load (sched.Follow).
-const batchWait = 3 * time.Second
 
 // streamFDs returns the descriptors of the endpoints that carry a stream (stdin/stdout, a command's
 // pipes): where a peer may read records.

@@ -62,7 +62,9 @@ func firehose(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	script := filepath.Join(dir, name)
-	body := "#!/bin/sh\nwhile :; do cat " + filepath.Join(dir, "recs") + " || exit; done\n"
+	// Its standard error goes nowhere: a process that outlives vplug holding the test's stderr pipe
+	// would keep testutil's Wait from returning.
+	body := "#!/bin/sh\nexec 2>/dev/null\nwhile :; do cat " + filepath.Join(dir, "recs") + " || exit; done\n"
 	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +95,7 @@ func childOf(t *testing.T, pid int) int {
 func TestSchedBatch(t *testing.T) {
 	skipShort(t)
 	bin := testutil.Bin(t, "vplug")
-	start := func(env string, argv ...string) int {
+	start := func(t *testing.T, env string, argv ...string) int {
 		p := testutil.Start(t, func(c *exec.Cmd) {
 			c.Env = append(os.Environ(), "GOVDE_SCHED="+env)
 		}, bin, append([]string{"null://", "="}, argv...)...)
@@ -101,7 +103,7 @@ func TestSchedBatch(t *testing.T) {
 		return p.Cmd.Process.Pid
 	}
 
-	pid := start("", firehose(t, "bulk"))
+	pid := start(t, "", firehose(t, "bulk"))
 	testutil.Eventually(t, 10*time.Second, "vplug's threads under SCHED_BATCH", func() bool {
 		return allAre(threadPolicies(pid), "3")
 	})
@@ -111,9 +113,9 @@ func TestSchedBatch(t *testing.T) {
 
 	// The cases that stay under SCHED_OTHER, side by side for a while: above, the policy changed
 	// within a second.
-	normal := start("normal", firehose(t, "bulk"))
-	beside := start("", firehose(t, "wirefilter")) // a script's process is named after it
-	light := start("", "cat")
+	normal := start(t, "normal", firehose(t, "bulk"))
+	beside := start(t, "", firehose(t, "wirefilter")) // a script's process is named after it
+	light := start(t, "", "cat")
 	time.Sleep(2 * time.Second)
 	for what, pid := range map[string]int{"GOVDE_SCHED=normal": normal, "beside a wirefilter": beside, "no traffic": light} {
 		if ps := threadPolicies(pid); !allAre(ps, "0") {
@@ -126,8 +128,8 @@ func TestSchedBatch(t *testing.T) {
 	t.Run("real wirefilter", func(t *testing.T) {
 		real := testutil.RealTool(t, "wirefilter")
 		hose := firehose(t, "bulk")
-		viaOurs := start("", "sh", "-c", hose+" | exec "+testutil.Bin(t, "wirefilter"))
-		viaReal := start("", "sh", "-c", hose+" | exec "+real)
+		viaOurs := start(t, "", "sh", "-c", "exec 2>/dev/null; "+hose+" | exec "+testutil.Bin(t, "wirefilter"))
+		viaReal := start(t, "", "sh", "-c", "exec 2>/dev/null; "+hose+" | exec "+real)
 		testutil.Eventually(t, 10*time.Second, "vplug behind our wirefilter under SCHED_BATCH", func() bool {
 			return allAre(threadPolicies(viaOurs), "3")
 		})

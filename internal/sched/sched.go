@@ -71,28 +71,17 @@ const (
 
 // Follow runs until ctx ends (or returns at once when mode is Normal, or when the process does not
 // run under SCHED_OTHER): it puts the process under SCHED_BATCH while frames() grows by more than
-// batchAbove per second, and back under SCHED_OTHER when it grows by less than normalBelow. It
-// also leaves the policy alone while a peer on the pipes among fds (the relay's descriptors) is one
-// that bunched records break (FragilePeer), waiting up to settle for the peers to run their programs.
-func Follow(ctx context.Context, mode Mode, frames func() uint64, fds []int, settle time.Duration) {
+// batchAbove per second, and back under SCHED_OTHER when it grows by less than normalBelow. Before
+// the first switch it looks at the peers on the pipes among fds (the relay's descriptors): beside
+// one that bunched records break (FragilePeer) it returns, leaving the policy alone. It looks only
+// then, once a bulk flow passes, because by that time the peers run their own programs (a dpipe
+// child or a command's shell has run what it was told to); while one has not, it asks again at the
+// next window.
+func Follow(ctx context.Context, mode Mode, frames func() uint64, fds []int) {
 	if mode == Normal || !startedOther() {
 		return
 	}
-	deadline := time.Now().Add(settle)
-	for {
-		name, settled := FragilePeer(fds)
-		if name != "" {
-			return
-		}
-		if settled || time.Now().After(deadline) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	checked := false
 	t := time.NewTicker(window)
 	defer t.Stop()
 	batched := false
@@ -110,6 +99,15 @@ func Follow(ctx context.Context, mode Mode, frames func() uint64, fds []int, set
 			last, lastT = n, now
 			switch {
 			case !batched && rate > batchAbove:
+				if !checked {
+					name, settled := FragilePeer(fds)
+					if name != "" {
+						return
+					}
+					if checked = settled; !checked {
+						continue
+					}
+				}
 				_, _ = Apply(Batch)
 				batched = true
 			case batched && rate < normalBelow:
