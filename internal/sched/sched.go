@@ -8,7 +8,7 @@
 // batched. Under SCHED_BATCH a woken thread waits for the running one to sleep or use up its
 // slice: the sender writes several frames first and the relay takes them in one go. Measured on a
 // 2-core VM (README, "Performance"): TCP through "dpipe vplug = vplug" between two vde_switches
-// went from 0.64 to 1.05-1.25 times vde_plug's. But a thread that does not preempt may wait a whole
+// went from 0.64 to 1.05-1.40 times vde_plug's. But a thread that does not preempt may wait a whole
 // slice for a busy CPU: under SCHED_BATCH, 2 % of the pings through that cable took 4-6 ms. So
 // Follow switches to SCHED_BATCH only while the relay carries a bulk flow, and back when it is
 // light again.
