@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -139,32 +140,21 @@ func plugIn(ctx context.Context, c *cli.Context, cfg *config, mode sched.Mode, d
 		b.Close()
 		return err
 	}
-	// SCHED_BATCH while a bulk flow passes (package sched), started after the command, if any, so
-	// that the command keeps the user's policy.
-	st := new(relay.Stats)
-	rc.Stats = st
+	// SCHED_BATCH and bunched pipe writes while a bulk flow passes (package sched), started after
+	// the command, if any, so that the command keeps the user's policy.
+	st, bunched := new(relay.Stats), new(atomic.Bool)
+	rc.Stats, rc.Bunched = st, bunched
 	fctx, stopFollow := context.WithCancel(ctx)
 	defer stopFollow()
-	go sched.Follow(fctx, mode, func() uint64 { return st.Dir[0].Frames.Load() + st.Dir[1].Frames.Load() },
-		streamFDs(a, b))
+	go sched.Follow(fctx, mode, sched.Flow{
+		Frames: func() uint64 { return st.Dir[0].Frames.Load() + st.Dir[1].Frames.Load() },
+		FDs:    sched.StreamFDs(a, b),
+		Bunch:  func() { bunched.Store(true) },
+	})
 	if err := relay.Join(ctx, a, b, &rc); err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}
 	return nil
-}
-
-// streamFDs returns the descriptors of the endpoints that carry a stream (stdin/stdout, a command's
-// pipes): where a peer may read records.
-func streamFDs(eps ...frame.Endpoint) []int {
-	var fds []int
-	for _, ep := range eps {
-		if r, ok := ep.(frame.Raw); ok {
-			if d, ok := r.RawDesc(); ok && d.Stream {
-				fds = append(fds, d.Read, d.Write)
-			}
-		}
-	}
-	return fds
 }
 
 // unwrapExec shortens exec's "exec: \"x\": executable file not found in $PATH" to its cause.

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/govde/govde/internal/testutil"
 	"github.com/govde/govde/pkg/stream"
 )
@@ -144,4 +146,85 @@ func TestSchedBatch(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || strings.TrimSpace(string(out)) != `vplug: GOVDE_SCHED="fifo": want batch or normal` {
 		t.Errorf("GOVDE_SCHED=fifo: %v, output %q; want exit status 1 and the one-line error", err, out)
 	}
+}
+
+// TestBunchedWrites: a vplug carrying a bulk flow to a pipe writes its records bunched, more than
+// 2048 bytes to a write (a packet-mode pipe shows each write as packets of up to 4096 bytes), unless
+// vde2's wirefilter holds that pipe: then every write stays whole records of at most 2048 bytes.
+func TestBunchedWrites(t *testing.T) {
+	skipShort(t)
+	bin := testutil.Bin(t, "vplug")
+	dir := filepath.Join(t.TempDir(), "sw")
+	testutil.StartSwitch(t, testutil.Bin(t, "vswitch"), dir)
+	testutil.Start(t, nil, bin, dir, "=", firehose(t, "bulk"))
+
+	// receiver starts a vplug writing what the switch sends to a packet-mode pipe, after holder (when
+	// not nil) has given the read end to another process too, and returns the read end.
+	receiver := func(t *testing.T, holder func(rd *os.File)) *os.File {
+		var p [2]int
+		if err := unix.Pipe2(p[:], unix.O_DIRECT|unix.O_CLOEXEC); err != nil {
+			t.Skipf("no packet-mode pipes here: %v", err)
+		}
+		unix.SetNonblock(p[0], true) // for the read deadline
+		rd, wr := os.NewFile(uintptr(p[0]), "pipe-r"), os.NewFile(uintptr(p[1]), "pipe-w")
+		t.Cleanup(func() { rd.Close() })
+		if holder != nil {
+			holder(rd)
+		}
+		in, inW, err := os.Pipe() // its stdin: open, and silent
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { inW.Close() })
+		testutil.Start(t, func(c *exec.Cmd) { c.Stdin, c.Stdout = in, wr }, bin, dir)
+		in.Close()
+		wr.Close()
+		return rd
+	}
+	buf := make([]byte, 1<<16)
+	read := func(t *testing.T, rd *os.File) int {
+		if err := rd.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		n, err := rd.Read(buf)
+		if err != nil {
+			t.Fatalf("read from vplug's output: %v", err)
+		}
+		return n
+	}
+
+	t.Run("bunched", func(t *testing.T) {
+		rd := receiver(t, nil)
+		deadline := time.Now().Add(10 * time.Second)
+		for read(t, rd) <= 2048 {
+			if time.Now().After(deadline) {
+				t.Fatal("after 10 s of a bulk flow, vplug still writes at most 2048 bytes at a time")
+			}
+		}
+	})
+	t.Run("beside the real wirefilter", func(t *testing.T) {
+		real := testutil.RealTool(t, "wirefilter")
+		rd := receiver(t, func(rd *os.File) {
+			in, inW, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { inW.Close() })
+			// The pipe is its descriptor 5, which it never reads: holding it is enough.
+			testutil.Start(t, func(c *exec.Cmd) { c.Stdin, c.ExtraFiles = in, []*os.File{nil, nil, rd} }, real)
+			in.Close()
+		})
+		var frames, longest int
+		for end := time.Now().Add(2 * time.Second); time.Now().Before(end); {
+			n := read(t, rd)
+			frames += n / 62
+			longest = max(longest, n)
+		}
+		if longest > 2048 {
+			t.Errorf("beside vde2's wirefilter, vplug wrote %d bytes at once; want at most 2048", longest)
+		}
+		if frames < 2*10000 {
+			t.Errorf("only about %d frames in 2 s: no bulk flow, the test proves nothing", frames)
+		}
+	})
 }

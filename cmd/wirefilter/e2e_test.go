@@ -233,3 +233,53 @@ func TestSignalCleanup(t *testing.T) {
 		}
 	}
 }
+
+// TestBunchedWrites: carrying a bulk flow with nothing set, the filter writes its records to a pipe
+// bunched, more than 2048 bytes to a write (a packet-mode pipe shows each write as packets of up to
+// 4096 bytes), once it has seen that no vde2 wirefilter holds its pipes (internal/sched).
+func TestBunchedWrites(t *testing.T) {
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_DIRECT|syscall.O_CLOEXEC); err != nil {
+		t.Skipf("no packet-mode pipes here: %v", err)
+	}
+	syscall.SetNonblock(p[0], true) // for the read deadline
+	out, outW := os.NewFile(uintptr(p[0]), "out-r"), os.NewFile(uintptr(p[1]), "out-w")
+	defer out.Close()
+	inR, in, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Start(t, func(c *exec.Cmd) { c.Stdin, c.Stdout = inR, outW }, testutil.Bin(t, "wirefilter"))
+	inR.Close()
+	outW.Close()
+	var recs []byte
+	for i := range 500 {
+		recs = append(recs, record(uint32(i), 60)...)
+	}
+	writing := make(chan struct{})
+	go func() {
+		defer close(writing)
+		for {
+			if _, err := in.Write(recs); err != nil {
+				return
+			}
+		}
+	}()
+	defer func() { in.Close(); <-writing }()
+	buf := make([]byte, 1<<16)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if err := out.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		n, err := out.Read(buf)
+		if err != nil {
+			t.Fatalf("read from the filter's output: %v", err)
+		}
+		if n > 2048 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("after 10 s of a bulk flow, the filter still writes at most 2048 bytes at a time")
+		}
+	}
+}

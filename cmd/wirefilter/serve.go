@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/govde/govde/internal/cmdutil"
 	"github.com/govde/govde/internal/daemon"
+	"github.com/govde/govde/internal/sched"
 	"github.com/govde/govde/pkg/frame"
 	"github.com/govde/govde/pkg/impair"
 	"github.com/govde/govde/pkg/mgmt"
@@ -165,9 +167,16 @@ func filter(ctx context.Context, c *cli.Context, cfg *config, descr string, d *d
 	jctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	joined := make(chan error, 1)
-	go func() {
-		joined <- relay.Join(jctx, l, r, &relay.Config{Hook: f.Hook, Gate: f.Gate, OnRoom: f.OnRoom, Timer: f.Timer})
-	}()
+	rc := &relay.Config{Hook: f.Hook, Gate: f.Gate, OnRoom: f.OnRoom, Timer: f.Timer,
+		Stats: new(relay.Stats), Bunched: new(atomic.Bool)}
+	// Bunched pipe writes once a bulk flow passes and no vde2 wirefilter reads our pipes (package
+	// sched); the scheduling policy stays, as delays need their wake-ups on time.
+	go sched.Follow(jctx, sched.Normal, sched.Flow{
+		Frames: func() uint64 { return rc.Stats.Dir[0].Frames.Load() + rc.Stats.Dir[1].Frames.Load() },
+		FDs:    sched.StreamFDs(l, r),
+		Bunch:  func() { rc.Bunched.Store(true) },
+	})
+	go func() { joined <- relay.Join(jctx, l, r, rc) }()
 	select {
 	case err := <-joined:
 		if err != nil && !errors.Is(err, net.ErrClosed) {

@@ -3,10 +3,12 @@
 package sched
 
 import (
+	"context"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,6 +96,64 @@ func TestFragilePeer(t *testing.T) {
 		fds := startOnPipe(t, testutil.Bin(t, "wirefilter"))
 		if name, settled := FragilePeer(fds); name != "" || !settled {
 			t.Errorf("our wirefilter: %q, %v; want none, settled", name, settled)
+		}
+	})
+}
+
+// TestFollowBunch: under Normal, Follow changes no policy but calls Flow.Bunch once a bulk flow
+// passes, unless a fragile peer holds one of the pipes; it returns in both cases. A light flow
+// calls nothing.
+func TestFollowBunch(t *testing.T) {
+	// follow runs Follow on fds while frames grow at rate per second, and returns how often Bunch was
+	// called by the time Follow returned, or by the deadline.
+	follow := func(fds []int, rate uint64, deadline time.Duration) (calls int32, returned bool) {
+		var frames, n atomic.Uint64
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		defer cancel()
+		go func() {
+			for ctx.Err() == nil {
+				time.Sleep(10 * time.Millisecond)
+				frames.Add(rate / 100)
+			}
+		}()
+		done := make(chan struct{})
+		go func() {
+			Follow(ctx, Normal, Flow{Frames: frames.Load, FDs: fds, Bunch: func() { n.Add(1) }})
+			close(done)
+		}()
+		select {
+		case <-done:
+			return int32(n.Load()), true
+		case <-ctx.Done():
+			<-done
+			return int32(n.Load()), false
+		}
+	}
+	t.Run("bulk", func(t *testing.T) {
+		fds := startOnPipe(t, renamed(t, "sleep", "vde_plug"), "30")
+		if calls, returned := follow(fds, 3*batchAbove, 10*time.Second); calls != 1 || !returned {
+			t.Errorf("bulk flow beside vde_plug: Bunch called %d times, Follow returned %v; want once, true", calls, returned)
+		}
+	})
+	t.Run("fragile peer", func(t *testing.T) {
+		fds := startOnPipe(t, renamed(t, "sleep", "wirefilter"), "30")
+		if calls, returned := follow(fds, 3*batchAbove, 10*time.Second); calls != 0 || !returned {
+			t.Errorf("bulk flow beside a wirefilter: Bunch called %d times, Follow returned %v; want never, true", calls, returned)
+		}
+	})
+	t.Run("light", func(t *testing.T) {
+		fds := startOnPipe(t, renamed(t, "sleep", "vde_plug"), "30")
+		if calls, returned := follow(fds, normalBelow/2, 4*window); calls != 0 || returned {
+			t.Errorf("light flow: Bunch called %d times, Follow returned %v; want never, false", calls, returned)
+		}
+	})
+	t.Run("nothing to do", func(t *testing.T) {
+		done := make(chan struct{})
+		go func() { Follow(context.Background(), Normal, Flow{Frames: func() uint64 { return 0 }}); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Follow(Normal) without Bunch did not return")
 		}
 	})
 }

@@ -196,7 +196,7 @@ func TestFollow(t *testing.T) {
 	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { Follow(ctx, Batch, frames.Load, nil); close(done) }()
+	go func() { Follow(ctx, Batch, Flow{Frames: frames.Load}); close(done) }()
 	testutil.Eventually(t, 10*time.Second, "SCHED_BATCH under load", func() bool { return mainPolicy(t) == unix.SCHED_BATCH })
 	close(stop)
 	testutil.Eventually(t, 10*time.Second, "SCHED_OTHER without load", func() bool { return mainPolicy(t) == unix.SCHED_NORMAL })

@@ -81,6 +81,7 @@ func joinFast(ctx context.Context, a, b frame.Endpoint, c *Config) (bool, error)
 	for i := range l.sides {
 		l.sides[i].out.wake = efd
 		l.sides[i].out.stream = l.sides[i].stream
+		l.sides[i].out.bunched = c.Bunched
 	}
 	c.Stats.FastPath.Store(true)
 

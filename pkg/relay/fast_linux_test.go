@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -547,8 +548,8 @@ func TestFastDatagramOversize(t *testing.T) {
 
 // TestPipeWritesWholeRecords: towards a pipe, every stream write carries whole records, at most
 // pipeChunk bytes of them unless one record is longer (the real wirefilter reads its pipes 2048 bytes
-// at a time and loses its place when a read cuts a header). A packet-mode pipe (O_DIRECT) shows each
-// write as one read.
+// at a time and loses its place when a read cuts a header), until Config.Bunched holds true. A
+// packet-mode pipe (O_DIRECT) shows each write as one read (split at PIPE_BUF).
 func TestPipeWritesWholeRecords(t *testing.T) {
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_DIRECT|unix.O_CLOEXEC); err != nil {
@@ -591,6 +592,34 @@ func TestPipeWritesWholeRecords(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatal("the records read differ from those written")
 	}
+	// Once Bunched holds true, a write carries everything queued: the packet-mode pipe splits it into
+	// packets of PIPE_BUF bytes, which cut records.
+	var bunched atomic.Bool
+	bunched.Store(true)
+	o.bunched = &bunched
+	want = want[:0]
+	for o.room() && len(want) < 3*pipeChunk {
+		o.put(payload[:1514])
+		want = append(want, record(payload[:1514])...)
+	}
+	if err := o.flush(); err != nil {
+		t.Fatal(err)
+	}
+	got = got[:0]
+	for len(got) < len(want) {
+		n, err := unix.Read(p[0], buf)
+		if err != nil {
+			t.Fatalf("bunched: read after %d bytes: %v", len(got), err)
+		}
+		if len(got) == 0 && (n <= pipeChunk || wholeRecords(buf[:n], n) == n) {
+			t.Fatalf("bunched: a read of %d bytes of whole records; want one longer than %d that cuts a record", n, pipeChunk)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("bunched: the records read differ from those written")
+	}
+
 	// A record longer than the cap goes alone; the cap never splits one.
 	big := append(record(make([]byte, 9000)), record(payload[:60])...)
 	if n := wholeRecords(big, pipeChunk); n != 9002 {

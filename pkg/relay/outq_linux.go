@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -24,8 +25,9 @@ type outq struct {
 	buf      []byte
 	off, end int // buf[off:end] waits for the descriptor
 	// chunk, when not 0, caps a stream write at whole records of at most chunk bytes (pipeChunk, on a
-	// pipe); buf[off:cend] is the chunk being written.
+	// pipe) until bunched (Config.Bunched) holds true; buf[off:cend] is the chunk being written.
 	chunk, cend int
+	bunched     *atomic.Bool
 	err         error // a write error that ended the relay
 	closed      bool
 	wantRoom    bool // an Emit met ErrFull: tell Config.OnRoom when there is room
@@ -127,7 +129,7 @@ func (o *outq) flush() error {
 			continue
 		}
 		p := o.buf[o.off:o.end]
-		if o.chunk > 0 {
+		if o.chunk > 0 && (o.bunched == nil || !o.bunched.Load()) {
 			if o.cend <= o.off {
 				o.cend = o.off + wholeRecords(p, o.chunk)
 			}
@@ -151,13 +153,15 @@ func (o *outq) flush() error {
 	return o.err
 }
 
-// pipeChunk is the most one stream write to a pipe carries. The real wirefilter (r586) reads its pipes
+// pipeChunk is the most one stream write to a pipe carries, until Config.Bunched says that no real
+// wirefilter reads the pipe. The real wirefilter (r586) reads its pipes
 // 2048 bytes at a time and loses its place in the stream when a read ends one byte into a record header
 // (it takes the second byte from stale memory, then cuts records wrongly until a read starts on a
 // record boundary again). vde_plug writes one record per write, so a wirefilter that keeps up reads
 // whole records and never cuts a header; writes of whole records of at most 2048 bytes keep that true
 // for ours (a full-size frame alone, small ones several to a write). Without the cap, TCP through
-// "dpipe vplug = wirefilter = vplug" stalled under load (TestRealWirefilterCable).
+// "dpipe vplug = wirefilter = vplug" stalled under load (TestRealWirefilterCable). The cap costs a
+// busy cable a system call per full-size frame, and its reader a wake-up per frame.
 const pipeChunk = 2048
 
 // isPipe reports whether fd is a pipe or FIFO.

@@ -111,6 +111,14 @@ type Config struct {
 	// must not block. The goroutine path never calls it, so an owner that has not been called must
 	// keep its own timer.
 	Timer func(now time.Time) (next time.Time)
+	// Bunched, once it holds true, lets a stream write to a pipe carry every record queued (up to
+	// 64 KB), as a write to any other descriptor does. Until then (and when it is nil) such a write
+	// carries whole records of at most 2048 bytes: vde2's wirefilter reads its pipes 2048 bytes at a
+	// time and loses its place in the stream when a read cuts a record header. The owner sets it once
+	// it knows that no such reader holds the pipes (sched.Follow's Flow.Bunch); fewer, larger writes
+	// cost a cable far fewer system calls and context switches. The fast path reads it before every
+	// write; the goroutine path writes one record per write anyway.
+	Bunched *atomic.Bool
 }
 
 // Join copies frames both ways between a and b until one side ends or ctx is done, then closes both and
