@@ -13,6 +13,7 @@ import (
 
 	"github.com/govde/govde/internal/cmdutil"
 	"github.com/govde/govde/internal/daemon"
+	"github.com/govde/govde/internal/sched"
 	"github.com/govde/govde/pkg/frame"
 	"github.com/govde/govde/pkg/plug"
 	"github.com/govde/govde/pkg/relay"
@@ -165,6 +166,9 @@ func serve(ctx context.Context, cfg config, d *daemon.Process) (err error) {
 	}
 	if d.Background() {
 		d.Logf("plug2tap started")
+	}
+	if relay.Fast(dev, sw, nil) {
+		sched.OneProc() // the loop is all the work: its waits may keep the P (sched.Waiter)
 	}
 	return relay.Join(ctx, dev, sw, nil) // the daemon logs an error here (daemon.Run)
 }

@@ -151,6 +151,9 @@ func plugIn(ctx context.Context, c *cli.Context, cfg *config, mode sched.Mode, d
 		FDs:    sched.StreamFDs(a, b),
 		Bunch:  func() { bunched.Store(true) },
 	})
+	if relay.Fast(a, b, &rc) {
+		sched.OneProc() // the loop is all the work: its waits may keep the P (sched.Waiter)
+	}
 	if err := relay.Join(ctx, a, b, &rc); err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}

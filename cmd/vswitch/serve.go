@@ -15,6 +15,7 @@ import (
 
 	"github.com/govde/govde/internal/cmdutil"
 	"github.com/govde/govde/internal/daemon"
+	"github.com/govde/govde/internal/sched"
 	"github.com/govde/govde/pkg/mgmt"
 	"github.com/govde/govde/pkg/vde"
 	"github.com/govde/govde/pkg/vswitch"
@@ -76,6 +77,11 @@ func runSwitch(cfg config, d *daemon.Process) error {
 	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigc)
 
+	if len(cfg.taps) == 0 {
+		// The plane is the switch's work: its waits may keep the P (sched.Waiter). A TAP port has a
+		// reader goroutine of its own, which would wait for the plane's yields: then not.
+		sched.OneProc()
+	}
 	swCfg := cfg.sw
 	swCfg.Logf = logf
 	sw, err := vswitch.New(swCfg)

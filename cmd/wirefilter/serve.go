@@ -176,6 +176,9 @@ func filter(ctx context.Context, c *cli.Context, cfg *config, descr string, d *d
 		FDs:    sched.StreamFDs(l, r),
 		Bunch:  func() { rc.Bunched.Store(true) },
 	})
+	if relay.Fast(l, r, rc) {
+		sched.OneProc() // the loop is all the work: its waits may keep the P (sched.Waiter)
+	}
 	go func() { joined <- relay.Join(jctx, l, r, rc) }()
 	select {
 	case err := <-joined:

@@ -29,6 +29,8 @@ package sched
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -147,6 +149,17 @@ func Follow(ctx context.Context, mode Mode, fl Flow) {
 			}
 		}
 	}
+}
+
+// OneProc makes the Go runtime run the process's goroutines on one P (GOMAXPROCS 1), unless the
+// GOMAXPROCS environment variable chooses, and reports whether it runs on one now. A tool whose
+// work is one data-plane loop (see Waiter) calls it before the loop starts: its Waiter can then go
+// hot. The threads of system calls and of the runtime are not limited by it.
+func OneProc() bool {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
+	return runtime.GOMAXPROCS(0) == 1
 }
 
 // StreamFDs returns the descriptors of the endpoints that carry a VDE stream (stdin/stdout, a

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/govde/govde/internal/sched"
 	"github.com/govde/govde/pkg/frame"
 )
 
@@ -28,13 +29,6 @@ const (
 	streamBuf = 64 << 10
 	// hdrLen is the VDE stream record header: a 2-byte big-endian length.
 	hdrLen = 2
-	// yieldEvery is how often a busy loop passes through the scheduler. A goroutine that runs on one
-	// scheduling tick for 10 ms (the loop's poll(2) calls do not count) is preempted by the runtime's
-	// sysmon, which then also takes its P away during its next poll(2) and goes back to waking itself
-	// every 20 µs: on a TCP flow through a cable of two vplugs, perf put 9 % of vplug's CPU in sysmon's
-	// nanosleep (8,500-9,800 calls in 7 s, and 585 preemption signals); yielding first brought that to
-	// 1,300-1,900 calls and 30-60 signals, and the CPU per Mbit/s down by a quarter.
-	yieldEvery = 5 * time.Millisecond
 )
 
 // poll set slots: the read and write descriptor of each side, both cancel descriptors, the wake eventfd,
@@ -49,6 +43,22 @@ const (
 	nslots    = 8
 )
 
+// Fast reports whether Join(ctx, a, b, cfg) would run the fast path: one goroutine in a poll(2) loop
+// (see sched.Waiter), which a tool may give a P of its own (sched.OneProc).
+func Fast(a, b frame.Endpoint, cfg *Config) bool {
+	if cfg != nil && cfg.NoFastPath {
+		return false
+	}
+	ra, ok := a.(frame.Raw)
+	rb, ok2 := b.(frame.Raw)
+	if !ok || !ok2 {
+		return false
+	}
+	_, ok = ra.RawDesc()
+	_, ok2 = rb.RawDesc()
+	return ok && ok2
+}
+
 // joinFast runs the poll loop when both endpoints are raw; it reports false, having done nothing, when
 // they are not (or their descriptors cannot be duplicated).
 func joinFast(ctx context.Context, a, b frame.Endpoint, c *Config) (bool, error) {
@@ -62,7 +72,8 @@ func joinFast(ctx context.Context, a, b frame.Endpoint, c *Config) (bool, error)
 	if !ok || !ok2 {
 		return false, nil
 	}
-	l := &loop{hook: c.Hook, gate: c.Gate, onRoom: c.OnRoom, timer: c.Timer, stats: c.Stats, wake: -1, tfd: -1}
+	l := &loop{hook: c.Hook, gate: c.Gate, onRoom: c.OnRoom, timer: c.Timer, stats: c.Stats, wake: -1, tfd: -1,
+		w: sched.NewWaiter()}
 	defer l.release()
 	if !l.sides[0].init(da, &c.Stats.Dir[BtoA]) || !l.sides[1].init(db, &c.Stats.Dir[AtoB]) {
 		return false, nil
@@ -139,8 +150,9 @@ type loop struct {
 	stopped  atomic.Bool
 	err      error
 
-	fds [nslots]unix.PollFd
-	ts  unix.Timespec // ppoll's timeout
+	fds   [nslots]unix.PollFd
+	w     *sched.Waiter
+	round uint64 // counts the poll(2) wake-ups
 }
 
 // side is one endpoint: its input state (frames read from it) and out, the frames going to it.
@@ -151,6 +163,13 @@ type side struct {
 	rnb           bool            // rfd is non-blocking: read until EAGAIN
 	in            []byte
 	start, end    int // stream: unparsed input is in[start:end]
+	// lone says that a packet source (a TAP: one packet per read, no batch read) last gave one packet
+	// and then nothing: it is read once per wake-up, not again until EAGAIN, which would cost a lone
+	// packet (a ping) a system call between its arrival and the next one's. Reading it in two rounds
+	// in a row (lastRead is the round of the last read that gave a packet) ends that: a burst is read
+	// until EAGAIN again.
+	lone     bool
+	lastRead uint64
 	out           outq
 	mm            *mmsgBufs // a datagram socket: read with recvmmsg
 }
@@ -243,8 +262,9 @@ func signal(efd int) {
 
 // run moves frames until a descriptor fails or stop wakes it, and returns why it stopped (nil when stopped).
 func (l *loop) run() error {
-	// Unless a Timer is set, the goroutine is not locked to its thread: it comes back from poll(2) on the thread that slept
-	// in it as long as sysmon leaves its P alone (see yieldEvery), and a yield of a locked goroutine
+	// Unless a Timer is set, the goroutine is not locked to its thread: it comes back from poll(2) on
+	// the thread that slept in it as long as sysmon leaves its P alone (see sched.Waiter, which
+	// waits and yields for the loop), and a yield of a locked goroutine
 	// would cost two futex wake-ups and two context switches (the locked thread hands its P over and
 	// sleeps until the scheduler hands the goroutine back); measured on a TCP flow through a cable of
 	// two vplugs, locked and yielding made 2.6 times the futex calls of unlocked and yielding.
@@ -261,7 +281,6 @@ func (l *loop) run() error {
 	l.fds[slotWake] = unix.PollFd{Fd: int32(l.wake), Events: unix.POLLIN}
 	l.fds[slotTimer] = unix.PollFd{Fd: int32(l.tfd), Events: unix.POLLIN}
 	var drain [8]byte
-	lastYield := time.Now()
 	for {
 		if l.stopped.Load() {
 			return nil
@@ -320,14 +339,8 @@ func (l *loop) run() error {
 				*wr = unix.PollFd{Fd: int32(src.wfd), Events: unix.POLLOUT}
 			}
 		}
-		if now := time.Now(); now.Sub(lastYield) >= yieldEvery {
-			// See yieldEvery. Here, after the frames that woke the loop have gone on and before it
-			// waits again, so that the yield (which may move the goroutine to another thread) is not
-			// in the way of a frame.
-			runtime.Gosched()
-			lastYield = now
-		}
 		e := l.poll(timeout)
+		l.round++
 		if e == syscall.EINTR {
 			continue
 		}
@@ -450,12 +463,7 @@ func (l *loop) held(dir Dir) time.Duration {
 // poll waits in ppoll(2) on the poll set for at most timeout (< 0: no limit), with nanosecond
 // resolution so that a gated direction resumes on time.
 func (l *loop) poll(timeout time.Duration) syscall.Errno {
-	var ts uintptr
-	if timeout >= 0 {
-		l.ts = unix.NsecToTimespec(int64(timeout))
-		ts = uintptr(unsafe.Pointer(&l.ts))
-	}
-	_, _, e := syscall.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&l.fds[0])), nslots, ts, 0, 0, 0)
+	_, e := l.w.Wait(l.fds[:], timeout)
 	return e
 }
 
@@ -471,8 +479,17 @@ func (l *loop) pump(i int, readable bool) error {
 	if src.stream {
 		err = l.parse(src, o, dir)
 	}
+	packets := src.rnb && !src.stream && src.mm == nil // read until EAGAIN, one packet a read
+	if packets && src.lone && src.lastRead+1 == l.round {
+		src.lone = false // read in the round before too: a burst
+	}
+	reads := 0 // reads that gave a packet
 	for n := 0; err == nil && (readable || src.fr != nil && src.fr.Buffered()) && n < batch && l.held(dir) <= 0; n++ {
 		if n > 0 && !src.rnb {
+			break
+		}
+		sys := src.fr == nil || !src.fr.Buffered() // this read is a system call
+		if sys && reads > 0 && src.lone {
 			break
 		}
 		if !o.room() {
@@ -489,7 +506,14 @@ func (l *loop) pump(i int, readable bool) error {
 		}
 		var more bool
 		if more, err = l.readOnce(src, o, dir); !more {
+			if packets && err == nil && sys && reads == 1 {
+				src.lone = true // one packet, then nothing
+			}
 			break
+		}
+		if sys {
+			reads++
+			src.lastRead = l.round
 		}
 		if err == nil && o.mm != nil && !src.stream && src.mm == nil && (src.fr == nil || !src.fr.Buffered()) {
 			// A TAP gives one packet per read (a GSO packet's segments come out of the Framer

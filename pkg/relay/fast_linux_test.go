@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/govde/govde/internal/rawfd"
+	"github.com/govde/govde/internal/sched"
 	"github.com/govde/govde/internal/testutil"
 	"github.com/govde/govde/pkg/frame"
 	"github.com/govde/govde/pkg/stream"
@@ -627,5 +628,83 @@ func TestPipeWritesWholeRecords(t *testing.T) {
 	}
 	if n := wholeRecords(big[:100], pipeChunk); n != 100 {
 		t.Errorf("wholeRecords(a cut record) = %d, want the 100 bytes there are", n)
+	}
+}
+
+// TestLonePackets: a packet source (a TAP: one packet per read) that gave one packet and then nothing
+// is read once per wake-up, not again until EAGAIN; read in two rounds in a row, it is read until
+// EAGAIN again. No packet waits for that: whatever stays unread keeps the descriptor readable.
+func TestLonePackets(t *testing.T) {
+	a, aPeer := newRawEP(t, unix.SOCK_SEQPACKET)
+	b, bPeer := newRawEP(t, unix.SOCK_DGRAM)
+	da, _ := a.RawDesc()
+	db, _ := b.RawDesc()
+	l := &loop{w: sched.NewWaiter(), wake: -1, tfd: -1, stats: new(Stats)}
+	defer l.release()
+	if !l.sides[0].init(da, &l.stats.Dir[BtoA]) || !l.sides[1].init(db, &l.stats.Dir[AtoB]) {
+		t.Fatal("init failed")
+	}
+	src := &l.sides[0]
+	if !src.rnb || src.stream || src.mm != nil {
+		t.Fatalf("a SEQPACKET socket is not a packet source here: rnb %v stream %v mm %v", src.rnb, src.stream, src.mm != nil)
+	}
+	seq := byte(0)
+	send := func(n int) {
+		for range n {
+			f := make([]byte, 60)
+			copy(f, frame.Broadcast[:])
+			f[20] = seq
+			seq++
+			sendRaw(t, aPeer, f)
+		}
+	}
+	next := byte(0)
+	// got checks that exactly n packets reached b, in order.
+	got := func(n int) {
+		t.Helper()
+		buf := make([]byte, 2048)
+		for range n {
+			if m := recvRaw(t, bPeer, buf); m != 60 || buf[20] != next {
+				t.Fatalf("got %d bytes, packet %d; want 60, packet %d", m, buf[20], next)
+			}
+			next++
+		}
+		if m, err := unix.Read(bPeer, buf); err != unix.EAGAIN {
+			t.Fatalf("one more packet than the %d wanted (%d bytes, %v)", n, m, err)
+		}
+	}
+	pump := func(round uint64) {
+		t.Helper()
+		l.round = round
+		if err := l.pump(0, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	send(1)
+	pump(1)
+	got(1)
+	if !src.lone {
+		t.Fatal("one packet, then EAGAIN: not lone")
+	}
+	send(3)
+	pump(5) // lone: one read
+	got(1)
+	pump(6) // read in round 5 too: a burst, read until EAGAIN
+	got(2)
+	if src.lone {
+		t.Fatal("read in two rounds in a row: still lone")
+	}
+	send(40)
+	pump(9)
+	got(40)
+	if src.lone {
+		t.Fatal("40 packets in one go: lone")
+	}
+	send(1)
+	pump(30)
+	got(1)
+	if !src.lone {
+		t.Fatal("one packet, then EAGAIN again: not lone")
 	}
 }

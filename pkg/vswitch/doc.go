@@ -9,7 +9,7 @@
 // tag insertion and removal, hub mode — except that frames up to frame.MaxLen are forwarded intact
 // instead of being truncated at 1518 bytes.
 //
-// VDE data sockets are read by the plane (plane_linux.go): one thread, locked, that polls all of them
+// VDE data sockets are read by the plane (plane_linux.go): one goroutine that polls all of them
 // with ppoll(2), as vde_switch's single thread does, reads the ready ones with recvmmsg and forwards each
 // batch inline, writing to the other data sockets with non-blocking sendmmsg (scatter/gather, so adding
 // or removing a tag copies nothing) and to TAPs directly. The sockets are kept out of the Go runtime's
@@ -24,6 +24,9 @@
 // vde_switch's 20–23, and ran at 0.53–0.55× its throughput. With the plane: 17.5 s/GB and 1.48× in the
 // same run (scripts/bench-tcp.sh). The poll thread does not suffer what made a per-reader poll(2) slow
 // earlier: with a single thread blocked in a system call a P stays idle, so sysmon does not retake it.
+// Its waits are sched.Waiter's: run on one P (sched.OneProc, as cmd/vswitch does when it serves no TAP),
+// a busy plane keeps its P through its waits, and ping round trips and CPU per frame come closer to
+// vde_switch's.
 //
 // Back-pressure: a batch bound for one destination whose socket is full waits for it to drain
 // (congestionWait at most; a destination that does not drain in that time is marked stalled and

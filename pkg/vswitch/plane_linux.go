@@ -3,19 +3,15 @@
 package vswitch
 
 import (
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/govde/govde/internal/rawfd"
+	"github.com/govde/govde/internal/sched"
 	"golang.org/x/sys/unix"
 )
-
-// yieldEvery is how often the plane's busy loop passes through the scheduler.
-const yieldEvery = 5 * time.Millisecond
 
 // The plane reads every VDE data socket of the switch from one goroutine, as vde_switch does from one
 // thread: one ppoll(2) over all of them, recvmmsg on the ready ones, each batch forwarded inline
@@ -43,7 +39,7 @@ type plane struct {
 	pfd   []unix.PollFd
 	outs  []*endpoint // destinations polled for POLLOUT, after the eps in pfd
 	dirty bool        // pfd must be rebuilt
-	ts    unix.Timespec
+	w     *sched.Waiter
 
 	nparked atomic.Int64 // sources parked now (for tests)
 }
@@ -122,8 +118,8 @@ func (pl *plane) close() {
 
 func (pl *plane) run() {
 	pl.dirty = true
+	pl.w = sched.NewWaiter()
 	var buf [8]byte
-	lastYield := time.Now()
 	for {
 		if pl.changed.Swap(false) {
 			unix.Read(pl.efd, buf[:])
@@ -136,24 +132,12 @@ func (pl *plane) run() {
 		if pl.dirty {
 			pl.rebuild()
 		}
-		var tsp *unix.Timespec
+		timeout := time.Duration(-1)
 		if d, ok := pl.nextDeadline(); ok {
-			if d < 0 {
-				d = 0
-			}
-			pl.ts = unix.NsecToTimespec(d)
-			tsp = &pl.ts
+			timeout = time.Duration(max(d, 0))
 		}
-		if now := time.Now(); now.Sub(lastYield) >= yieldEvery {
-			// A goroutine that stays on one scheduling tick for 10 ms is preempted by sysmon, which
-			// then takes its P during its next ppoll and goes back to a 20 µs tick (see relay's
-			// yieldEvery for the figures). Not locked to its thread, so that yielding is cheap; done
-			// before the wait, so that a migration it may cause is not in the way of a frame.
-			runtime.Gosched()
-			lastYield = now
-		}
-		_, _, errno := unix.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pl.pfd[0])), uintptr(len(pl.pfd)),
-			uintptr(unsafe.Pointer(tsp)), 0, 0, 0)
+		// Not locked to its thread, so that the Waiter's yields are cheap.
+		_, errno := pl.w.Wait(pl.pfd, timeout)
 		if errno != 0 && errno != unix.EINTR {
 			// Only EFAULT/EINVAL/ENOMEM are possible: nothing to wait for but a change.
 			pl.s.logf("data plane: ppoll: %v", errno)
