@@ -163,6 +163,8 @@ type side struct {
 	rnb           bool            // rfd is non-blocking: read until EAGAIN
 	in            []byte
 	start, end    int // stream: unparsed input is in[start:end]
+	out           outq
+	mm            *mmsgBufs // a datagram socket: read with recvmmsg
 	// lone says that a packet source (a TAP: one packet per read, no batch read) last gave one packet
 	// and then nothing: it is read once per wake-up, not again until EAGAIN, which would cost a lone
 	// packet (a ping) a system call between its arrival and the next one's. Reading it in two rounds
@@ -170,8 +172,6 @@ type side struct {
 	// until EAGAIN again.
 	lone     bool
 	lastRead uint64
-	out           outq
-	mm            *mmsgBufs // a datagram socket: read with recvmmsg
 }
 
 // init duplicates the descriptors of d; cnt counts the frames going to this side.
