@@ -171,13 +171,16 @@ func filter(ctx context.Context, c *cli.Context, cfg *config, descr string, d *d
 		Stats: new(relay.Stats), Bunched: new(atomic.Bool)}
 	// Bunched pipe writes once a bulk flow passes and no vde2 wirefilter reads our pipes (package
 	// sched); the scheduling policy stays, as delays need their wake-ups on time.
+	fds := sched.StreamFDs(l, r)
 	go sched.Follow(jctx, sched.Normal, sched.Flow{
 		Frames: func() uint64 { return rc.Stats.Dir[0].Frames.Load() + rc.Stats.Dir[1].Frames.Load() },
-		FDs:    sched.StreamFDs(l, r),
+		FDs:    fds,
 		Bunch:  func() { rc.Bunched.Store(true) },
 	})
-	if relay.Fast(l, r, rc) {
-		sched.OneProc() // the loop is all the work: its waits may keep the P (sched.Waiter)
+	if relay.Fast(l, r, rc) && len(fds) == 0 {
+		// Plugs on both sides: the loop is all the work, its waits may keep the P (sched.Waiter).
+		// Not on a stream, whose reader may be vde2's wirefilter (see cmd/vplug).
+		sched.OneProc()
 	}
 	go func() { joined <- relay.Join(jctx, l, r, rc) }()
 	select {

@@ -22,6 +22,11 @@ const (
 	YieldEvery = 5 * time.Millisecond
 	// HotFor is how long a Waiter stays hot (see Waiter) after its last event.
 	HotFor = 10 * time.Millisecond
+	// maxUnyielded bounds a hot wait: it ends at most this long after the last yield, so that the
+	// loop passes through the scheduler before sysmon's 10 ms. Not YieldEvery: a wait cut at the
+	// yield's due time would wake the loop for nothing every 5 ms, while frames coming every few
+	// milliseconds (pings) find it due anyway.
+	maxUnyielded = 8 * time.Millisecond
 )
 
 // A Waiter is the poll(2) wait of a data-plane loop: one goroutine that waits on all its
@@ -69,8 +74,7 @@ func (w *Waiter) Wait(fds []unix.PollFd, timeout time.Duration) (int, syscall.Er
 			runtime.Gosched()
 			w.lastYield = now
 		}
-		// Until the next yield is due: the loop must pass through the scheduler by then.
-		t := w.lastYield.Add(YieldEvery).Sub(now)
+		t := w.lastYield.Add(maxUnyielded).Sub(now)
 		if timeout >= 0 && timeout < t {
 			t = timeout
 		}

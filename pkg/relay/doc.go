@@ -26,14 +26,16 @@
 // ReadFrame and WriteFrame. When both endpoints were opened raw (they implement frame.Raw: a TAP device, a
 // VDE datagram connection, a VDE stream on a pipe, stdin/stdout or a socket; see plug.Options.Raw), Join
 // instead runs the fast path: one goroutine (locked to its thread only when a Timer is set) waits in
-// poll(2) on the descriptors of both, moves batches of frames with plain system calls, and does the
-// stream framing itself: several records per read and per write (at most 2048 bytes of whole records per
-// write to a pipe until Config.Bunched says no reader needs that), a partial record kept for the next
-// read; a header declaring more than frame.MaxLen bytes drops what was read, counted in
-// Counters.Oversize, as stream.Reader does. A datagram socket (a
-// VDE data socket) is read with recvmmsg and written with sendmmsg, up to 32 frames per call; what a
-// batch read queued is written when the batch ends, and the frames of a TAP packet as soon as it is
-// read, so a lone frame (a ping) waits for nothing. A datagram longer than frame.MaxLen is dropped and
-// counted in Counters.Oversize. No frame costs a hand-off between threads through the runtime poller.
+// poll(2) on the descriptors of both (through sched.Waiter, which keeps the P of a busy loop when the
+// process runs on one; see Fast and sched.OneProc), moves batches of frames with plain system calls,
+// and does the stream framing itself: several records per read and per write (at most 2048 bytes of
+// whole records per write to a pipe until Config.Bunched says no reader needs that), a partial record
+// kept for the next read; a header declaring more than frame.MaxLen bytes drops what was read,
+// counted in Counters.Oversize, as stream.Reader does. A datagram socket (a VDE data socket) is read
+// with recvmmsg and written with sendmmsg, up to 32 frames per call; what a batch read queued is
+// written when the batch ends, and the frames of a TAP packet as soon as it is read, so a lone frame
+// (a ping) waits for nothing; a TAP that gave one packet is not read again until poll(2) says so. A
+// datagram longer than frame.MaxLen is dropped and counted in Counters.Oversize. No frame costs a
+// hand-off between threads through the runtime poller.
 // Stats.FastPath tells which path ran. Neither path allocates per frame.
 package relay
