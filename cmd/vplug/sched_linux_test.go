@@ -19,35 +19,6 @@ import (
 	"github.com/govde/govde/pkg/stream"
 )
 
-// threadPolicies returns the scheduling policy (field 41 of stat) of every thread of pid.
-func threadPolicies(pid int) []string {
-	dir := "/proc/" + strconv.Itoa(pid) + "/task"
-	ents, _ := os.ReadDir(dir)
-	var ps []string
-	for _, e := range ents {
-		b, err := os.ReadFile(dir + "/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		// The fields after the command name, which is in parentheses and may hold spaces.
-		if f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]); len(f) >= 39 {
-			ps = append(ps, f[38])
-		}
-	}
-	return ps
-}
-
-// allAre reports whether ps is not empty and every element is p.
-func allAre(ps []string, p string) bool {
-	for _, x := range ps {
-		if x != p {
-			return false
-		}
-	}
-	return len(ps) > 0
-}
-
 // firehose writes a script called name that writes stream records of 60-byte frames to its
 // standard output without end, and returns its path.
 func firehose(t *testing.T, name string) string {
@@ -107,9 +78,9 @@ func TestSchedBatch(t *testing.T) {
 
 	pid := start(t, "", firehose(t, "bulk"))
 	testutil.Eventually(t, 10*time.Second, "vplug's threads under SCHED_BATCH", func() bool {
-		return allAre(threadPolicies(pid), "3")
+		return testutil.AllAre(testutil.ThreadPolicies(pid), "3")
 	})
-	if ps := threadPolicies(childOf(t, pid)); !allAre(ps, "0") {
+	if ps := testutil.ThreadPolicies(childOf(t, pid)); !testutil.AllAre(ps, "0") {
 		t.Errorf("the command's threads have policies %v, want SCHED_OTHER (0)", ps)
 	}
 
@@ -120,7 +91,7 @@ func TestSchedBatch(t *testing.T) {
 	light := start(t, "", "cat")
 	time.Sleep(2 * time.Second)
 	for what, pid := range map[string]int{"GOVDE_SCHED=normal": normal, "beside a wirefilter": beside, "no traffic": light} {
-		if ps := threadPolicies(pid); !allAre(ps, "0") {
+		if ps := testutil.ThreadPolicies(pid); !testutil.AllAre(ps, "0") {
 			t.Errorf("%s: vplug's threads have policies %v, want SCHED_OTHER (0)", what, ps)
 		}
 	}
@@ -133,10 +104,10 @@ func TestSchedBatch(t *testing.T) {
 		viaOurs := start(t, "", "sh", "-c", "exec 2>/dev/null; "+hose+" | exec "+testutil.Bin(t, "wirefilter"))
 		viaReal := start(t, "", "sh", "-c", "exec 2>/dev/null; "+hose+" | exec "+real)
 		testutil.Eventually(t, 10*time.Second, "vplug behind our wirefilter under SCHED_BATCH", func() bool {
-			return allAre(threadPolicies(viaOurs), "3")
+			return testutil.AllAre(testutil.ThreadPolicies(viaOurs), "3")
 		})
 		time.Sleep(time.Second) // the flow through ours was fast enough; give the real one as long again
-		if ps := threadPolicies(viaReal); !allAre(ps, "0") {
+		if ps := testutil.ThreadPolicies(viaReal); !testutil.AllAre(ps, "0") {
 			t.Errorf("behind vde2's wirefilter, vplug's threads have policies %v, want SCHED_OTHER (0)", ps)
 		}
 	})

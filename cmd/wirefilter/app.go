@@ -13,6 +13,7 @@ import (
 
 	"github.com/govde/govde/internal/cmdutil"
 	"github.com/govde/govde/internal/getopt"
+	"github.com/govde/govde/internal/sched"
 	"github.com/govde/govde/pkg/impair"
 	"github.com/govde/govde/pkg/plug"
 )
@@ -103,6 +104,7 @@ type config struct {
 	blinkID  string
 	seed     uint64
 	seeded   bool
+	sched    sched.Mode // GOVDE_SCHED
 }
 
 func newApp() *cli.App {

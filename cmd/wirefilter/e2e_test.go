@@ -283,3 +283,61 @@ func TestBunchedWrites(t *testing.T) {
 		}
 	}
 }
+
+// bulkFilter starts our wirefilter with args and env between pipes: the test writes records of
+// 60-byte frames to it without end and drains what comes out. It returns its pid.
+func bulkFilter(t *testing.T, env []string, args ...string) int {
+	t.Helper()
+	inR, in, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testutil.Start(t, func(c *exec.Cmd) {
+		c.Stdin, c.Stdout = inR, outW
+		c.Env = append(os.Environ(), env...)
+	}, testutil.Bin(t, "wirefilter"), args...)
+	inR.Close()
+	outW.Close()
+	var recs []byte
+	for i := range 500 {
+		recs = append(recs, record(uint32(i), 60)...)
+	}
+	go func() {
+		for {
+			if _, err := in.Write(recs); err != nil {
+				return
+			}
+		}
+	}()
+	go io.Copy(io.Discard, out)
+	t.Cleanup(func() { p.Stop(5 * time.Second); in.Close(); out.Close() })
+	return p.Cmd.Process.Pid
+}
+
+// TestSchedBatch: carrying a bulk flow with nothing set, the filter runs its threads under SCHED_BATCH
+// (3); with a delay set, or GOVDE_SCHED=normal, they stay under SCHED_OTHER (0); a bad GOVDE_SCHED is
+// a one-line error.
+func TestSchedBatch(t *testing.T) {
+	pid := bulkFilter(t, nil)
+	testutil.Eventually(t, 10*time.Second, "the filter's threads under SCHED_BATCH", func() bool {
+		return testutil.AllAre(testutil.ThreadPolicies(pid), "3")
+	})
+	delayed := bulkFilter(t, nil, "-d", "1")
+	normal := bulkFilter(t, []string{"GOVDE_SCHED=normal"})
+	time.Sleep(2 * time.Second) // above, the policy changed within a second
+	for what, pid := range map[string]int{"-d 1": delayed, "GOVDE_SCHED=normal": normal} {
+		if ps := testutil.ThreadPolicies(pid); !testutil.AllAre(ps, "0") {
+			t.Errorf("%s: the filter's threads have policies %v, want SCHED_OTHER (0)", what, ps)
+		}
+	}
+
+	out, err := exec.Command("env", "GOVDE_SCHED=fifo", testutil.Bin(t, "wirefilter")).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || strings.TrimSpace(string(out)) != `wirefilter: GOVDE_SCHED="fifo": want batch or normal` {
+		t.Errorf("GOVDE_SCHED=fifo: %v, output %q; want exit status 1 and the one-line error", err, out)
+	}
+}

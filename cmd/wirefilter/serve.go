@@ -44,6 +44,11 @@ func serve(c *cli.Context, cfg *config) error {
 			}
 		}
 	}
+	mode, err := sched.ParseMode(os.Getenv(sched.EnvVar))
+	if err != nil {
+		return cmdutil.Exitf(1, "%v", err)
+	}
+	cfg.sched = mode
 	descr := vde.Description(descrPrefix) // the pid is taken before daemonizing, as in the reference
 	opts := daemon.Options{Name: c.App.Name, Background: cfg.daemon, Pidfile: cfg.pidfile,
 		Timeout: daemonTimeout, Chdir: daemon.KeepDir, Stderr: c.App.ErrWriter}
@@ -169,13 +174,15 @@ func filter(ctx context.Context, c *cli.Context, cfg *config, descr string, d *d
 	joined := make(chan error, 1)
 	rc := &relay.Config{Hook: f.Hook, Gate: f.Gate, OnRoom: f.OnRoom, Timer: f.Timer,
 		Stats: new(relay.Stats), Bunched: new(atomic.Bool)}
-	// Bunched pipe writes once a bulk flow passes and no vde2 wirefilter reads our pipes (package
-	// sched); the scheduling policy stays, as delays need their wake-ups on time.
+	// Bunched pipe writes once a bulk flow passes and no vde2 wirefilter reads our pipes, and
+	// SCHED_BATCH while that flow lasts and nothing is set (package sched): delays, bandwidth and
+	// speed need their wake-ups to preempt.
 	fds := sched.StreamFDs(l, r)
-	go sched.Follow(jctx, sched.Normal, sched.Flow{
+	go sched.Follow(jctx, cfg.sched, sched.Flow{
 		Frames: func() uint64 { return rc.Stats.Dir[0].Frames.Load() + rc.Stats.Dir[1].Frames.Load() },
 		FDs:    fds,
 		Bunch:  func() { rc.Bunched.Store(true) },
+		Allow:  e.Clear,
 	})
 	if relay.Fast(l, r, rc) && len(fds) == 0 {
 		// Plugs on both sides: the loop is all the work, its waits may keep the P (sched.Waiter).

@@ -93,16 +93,21 @@ type Flow struct {
 	// with no fragile peer on those pipes: the relay may then write its records bunched, as many as
 	// it holds to a write (relay.Config.Bunched), rather than at most 2048 bytes of them.
 	Bunch func()
+	// Allow, when not nil, is asked at every window whether SCHED_BATCH may be used now: while it
+	// says no, the process stays under (or goes back to) SCHED_OTHER. A wirefilter allows it only
+	// while transparent, since its delays need their wake-ups to preempt.
+	Allow func() bool
 }
 
 // Follow runs until ctx ends (or returns at once when it has nothing to do: mode is Normal or the
 // process does not run under SCHED_OTHER, and fl.Bunch is nil). It puts the process under
-// SCHED_BATCH while fl.Frames() grows by more than batchAbove per second, and back under SCHED_OTHER
-// when it grows by less than normalBelow. Before the first switch it looks at the peers on the pipes
-// among fl.FDs: beside one that bunched records break (FragilePeer) it returns, leaving the policy
-// alone and never calling fl.Bunch; otherwise it calls fl.Bunch. It looks only then, once a bulk
-// flow passes, because by that time the peers run their own programs (a dpipe child or a command's
-// shell has run what it was told to); while one has not, it asks again at the next window.
+// SCHED_BATCH while fl.Frames() grows by more than batchAbove per second and fl.Allow allows it, and
+// back under SCHED_OTHER when it grows by less than normalBelow or fl.Allow says no. When a bulk
+// flow first passes it looks at the peers on the pipes among fl.FDs: beside one that bunched
+// records break (FragilePeer) it returns, leaving the policy alone and never calling fl.Bunch;
+// otherwise it calls fl.Bunch. It looks only then because by that time the peers run their own
+// programs (a dpipe child or a command's shell has run what it was told to); while one has not, it
+// asks again at the next window.
 func Follow(ctx context.Context, mode Mode, fl Flow) {
 	policy := mode == Batch && startedOther()
 	if !policy && fl.Bunch == nil {
@@ -124,26 +129,28 @@ func Follow(ctx context.Context, mode Mode, fl Flow) {
 			n := fl.Frames()
 			rate := float64(n-last) / now.Sub(lastT).Seconds()
 			last, lastT = n, now
-			switch {
-			case !batched && rate > batchAbove:
-				if !checked {
-					name, settled := FragilePeer(fl.FDs)
-					if name != "" {
-						return
-					}
-					if checked = settled; !checked {
-						continue
-					}
-					if fl.Bunch != nil {
-						fl.Bunch()
-					}
-					if !policy {
-						return
-					}
+			bulk := rate > batchAbove
+			if bulk && !checked {
+				name, settled := FragilePeer(fl.FDs)
+				if name != "" {
+					return
 				}
+				if checked = settled; !checked {
+					continue
+				}
+				if fl.Bunch != nil {
+					fl.Bunch()
+				}
+				if !policy {
+					return
+				}
+			}
+			allowed := fl.Allow == nil || fl.Allow()
+			switch {
+			case !batched && bulk && allowed:
 				_, _ = Apply(Batch)
 				batched = true
-			case batched && rate < normalBelow:
+			case batched && (rate < normalBelow || !allowed):
 				_, _ = Apply(Normal)
 				batched = false
 			}

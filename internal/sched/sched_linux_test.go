@@ -218,3 +218,34 @@ func TestFollow(t *testing.T) {
 		t.Errorf("after the end, policy %d", p)
 	}
 }
+
+// TestFollowAllow runs in a child process: under load, Flow.Allow keeps the process under SCHED_OTHER
+// while it says no, lets it go under SCHED_BATCH when it says yes, and brings it back when it says
+// no again.
+func TestFollowAllow(t *testing.T) {
+	if inParent(t) {
+		return
+	}
+	var frames atomic.Uint64
+	var allow atomic.Bool
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { // twice batchAbove
+		for ctx.Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+			frames.Add(2 * batchAbove / 100)
+		}
+	}()
+	done := make(chan struct{})
+	go func() { Follow(ctx, Batch, Flow{Frames: frames.Load, Allow: allow.Load}); close(done) }()
+	time.Sleep(4 * window)
+	if p := mainPolicy(t); p != unix.SCHED_NORMAL {
+		t.Fatalf("under load, not allowed: policy %d", p)
+	}
+	allow.Store(true)
+	testutil.Eventually(t, 10*time.Second, "SCHED_BATCH once allowed", func() bool { return mainPolicy(t) == unix.SCHED_BATCH })
+	allow.Store(false)
+	testutil.Eventually(t, 10*time.Second, "SCHED_OTHER once no longer allowed", func() bool { return mainPolicy(t) == unix.SCHED_NORMAL })
+	cancel()
+	<-done
+}

@@ -18,6 +18,12 @@ func (e *Engine) Pass(d Dir) bool {
 	return true
 }
 
+// Clear reports whether no parameter is on in either direction (with a single Markov node): the
+// engine changes nothing and holds nothing back, and needs no timer. It is safe for concurrent use.
+func (e *Engine) Clear() bool {
+	return e.clear[0].Load() && e.clear[1].Load()
+}
+
 // refresh recomputes clear from the parameters; the caller holds e.mu and calls it after any change
 // of the parameters or of the number of Markov nodes.
 func (e *Engine) refresh() {
