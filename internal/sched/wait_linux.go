@@ -48,7 +48,10 @@ const (
 // poller (a console connection), once sysmon has polled, within 10 ms.
 //
 // Idle for HotFor, the Waiter is cold: it waits with an ordinary system call, which hands the P
-// back, so that an idle process sleeps until something comes, as the C tools do.
+// back, so that an idle process sleeps until something comes. sysmon then takes the P from the
+// waiting thread and starts over at its shortest tick, as it did for the loop before there were
+// hot waits (after its 10 ms on one tick): measured on a plug2tap pinged once a second, sysmon
+// woke 66 times a second, against 45 before (vde_plug2tap has no such thread).
 type Waiter struct {
 	single    bool // GOMAXPROCS was 1 when the Waiter was made: it may go hot
 	hot       bool
