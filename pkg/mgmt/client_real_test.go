@@ -154,14 +154,31 @@ func TestClientRealDebugInterleaved(t *testing.T) {
 		if err != nil || !want.OK() || len(want.Data) == 0 {
 			t.Fatalf("port/showinfo: %+v, %v", want, err)
 		}
+		count := func(prefix string) int {
+			mu.Lock()
+			defer mu.Unlock()
+			k := 0
+			for _, l := range async {
+				if strings.HasPrefix(l, prefix) {
+					k++
+				}
+			}
+			return k
+		}
 		const plugs = 4
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			for range plugs {
+			for i := range plugs {
 				p := startPlug(t, sw.Ctl)
 				time.Sleep(50 * time.Millisecond)
 				p.close(t)
+				// The next plug only once the switch has reported this one gone: under load, vde_switch
+				// sometimes never reported the close of a plug that connected while the previous one's
+				// port was still being freed (its port/ep/+ came on another port and fd).
+				for end := time.Now().Add(5 * time.Second); count("3032 port/ep/- ") <= i && time.Now().Before(end); {
+					time.Sleep(10 * time.Millisecond)
+				}
 			}
 		}()
 		replies := 0
@@ -180,17 +197,6 @@ func TestClientRealDebugInterleaved(t *testing.T) {
 				t.Fatalf("reply %d while plugs come and go (-want +got):\n%s", replies, diff)
 			}
 			replies++
-		}
-		count := func(prefix string) int {
-			mu.Lock()
-			defer mu.Unlock()
-			k := 0
-			for _, l := range async {
-				if strings.HasPrefix(l, prefix) {
-					k++
-				}
-			}
-			return k
 		}
 		testutil.Eventually(t, 5*time.Second, "port/ep/- events", func() bool { return count("3032 port/ep/- ") == plugs })
 		if k := count("3031 port/ep/+ "); k != plugs {
