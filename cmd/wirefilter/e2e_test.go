@@ -252,19 +252,7 @@ func TestBunchedWrites(t *testing.T) {
 	testutil.Start(t, func(c *exec.Cmd) { c.Stdin, c.Stdout = inR, outW }, testutil.Bin(t, "wirefilter"))
 	inR.Close()
 	outW.Close()
-	var recs []byte
-	for i := range 500 {
-		recs = append(recs, record(uint32(i), 60)...)
-	}
-	writing := make(chan struct{})
-	go func() {
-		defer close(writing)
-		for {
-			if _, err := in.Write(recs); err != nil {
-				return
-			}
-		}
-	}()
+	writing := flood(in)
 	defer func() { in.Close(); <-writing }()
 	buf := make([]byte, 1<<16)
 	for deadline := time.Now().Add(10 * time.Second); ; {
@@ -282,6 +270,25 @@ func TestBunchedWrites(t *testing.T) {
 			t.Fatal("after 10 s of a bulk flow, the filter still writes at most 2048 bytes at a time")
 		}
 	}
+}
+
+// flood writes records of 60-byte frames to w until a write fails (w closed), in a goroutine whose
+// end closes the returned channel.
+func flood(w *os.File) <-chan struct{} {
+	var recs []byte
+	for i := range 500 {
+		recs = append(recs, record(uint32(i), 60)...)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			if _, err := w.Write(recs); err != nil {
+				return
+			}
+		}
+	}()
+	return done
 }
 
 // bulkFilter starts our wirefilter with args and env between pipes: the test writes records of
@@ -302,17 +309,7 @@ func bulkFilter(t *testing.T, env []string, args ...string) int {
 	}, testutil.Bin(t, "wirefilter"), args...)
 	inR.Close()
 	outW.Close()
-	var recs []byte
-	for i := range 500 {
-		recs = append(recs, record(uint32(i), 60)...)
-	}
-	go func() {
-		for {
-			if _, err := in.Write(recs); err != nil {
-				return
-			}
-		}
-	}()
+	flood(in)
 	go io.Copy(io.Discard, out)
 	t.Cleanup(func() { p.Stop(5 * time.Second); in.Close(); out.Close() })
 	return p.Cmd.Process.Pid

@@ -59,45 +59,33 @@ func renamed(t *testing.T, prog, name string) string {
 }
 
 func TestFragilePeer(t *testing.T) {
-	t.Run("not a pipe of ours", func(t *testing.T) {
-		startOnPipe(t, renamed(t, "sleep", "wirefilter"), "30")
-		if name, settled := FragilePeer([]int{0, 1, 2}); name != "" || !settled {
-			t.Errorf("a wirefilter on another pipe: %q, %v; want none, settled", name, settled)
-		}
-	})
-	t.Run("none", func(t *testing.T) {
-		fds := startOnPipe(t, renamed(t, "sleep", "vde_plug"), "30")
-		if name, settled := FragilePeer(fds); name != "" || !settled {
-			t.Errorf("a C program called vde_plug: %q, %v; want none, settled", name, settled)
-		}
-	})
-	t.Run("real wirefilter", func(t *testing.T) {
-		fds := startOnPipe(t, testutil.RealTool(t, "wirefilter"))
-		if name, settled := FragilePeer(fds); name != "wirefilter" || !settled {
-			t.Errorf("vde2's wirefilter: %q, %v; want wirefilter, settled", name, settled)
-		}
-	})
-	t.Run("C program named wirefilter", func(t *testing.T) {
-		fds := startOnPipe(t, renamed(t, "sleep", "wirefilter"), "30")
-		if name, settled := FragilePeer(fds); name != "wirefilter" || !settled {
-			t.Errorf("a C program called wirefilter: %q, %v; want wirefilter, settled", name, settled)
-		}
-	})
-	t.Run("dpipe before exec", func(t *testing.T) {
-		fds := startOnPipe(t, renamed(t, "sleep", "dpipe"), "30")
-		if name, settled := FragilePeer(fds); name != "" || settled {
-			t.Errorf("a process called dpipe: %q, %v; want none, not settled", name, settled)
-		}
-	})
-	t.Run("our wirefilter", func(t *testing.T) {
-		if testing.Short() {
-			t.Skip("skipped with -short: builds and starts our wirefilter")
-		}
-		fds := startOnPipe(t, testutil.Bin(t, "wirefilter"))
-		if name, settled := FragilePeer(fds); name != "" || !settled {
-			t.Errorf("our wirefilter: %q, %v; want none, settled", name, settled)
-		}
-	})
+	sleepAs := func(name string) func(t *testing.T) []int {
+		return func(t *testing.T) []int { return startOnPipe(t, renamed(t, "sleep", name), "30") }
+	}
+	for _, c := range []struct {
+		name    string
+		start   func(t *testing.T) []int // the peer; the fds to look at
+		want    string
+		settled bool
+	}{
+		{"not a pipe of ours", func(t *testing.T) []int { sleepAs("wirefilter")(t); return []int{0, 1, 2} }, "", true},
+		{"C program named vde_plug", sleepAs("vde_plug"), "", true},
+		{"real wirefilter", func(t *testing.T) []int { return startOnPipe(t, testutil.RealTool(t, "wirefilter")) }, "wirefilter", true},
+		{"C program named wirefilter", sleepAs("wirefilter"), "wirefilter", true},
+		{"dpipe before exec", sleepAs("dpipe"), "", false},
+		{"our wirefilter", func(t *testing.T) []int {
+			if testing.Short() {
+				t.Skip("skipped with -short: builds and starts our wirefilter")
+			}
+			return startOnPipe(t, testutil.Bin(t, "wirefilter"))
+		}, "", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if name, settled := FragilePeer(c.start(t)); name != c.want || settled != c.settled {
+				t.Errorf("%s: %q, settled %v; want %q, settled %v", c.name, name, settled, c.want, c.settled)
+			}
+		})
+	}
 }
 
 // TestFollowBunch: under Normal, Follow changes no policy but calls Flow.Bunch once a bulk flow

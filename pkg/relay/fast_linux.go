@@ -46,30 +46,27 @@ const (
 // Fast reports whether Join(ctx, a, b, cfg) would run the fast path: one goroutine in a poll(2) loop
 // (see sched.Waiter), which a tool may give a P of its own (sched.OneProc).
 func Fast(a, b frame.Endpoint, cfg *Config) bool {
-	if cfg != nil && cfg.NoFastPath {
-		return false
-	}
+	_, _, ok := rawDescs(a, b)
+	return ok && (cfg == nil || !cfg.NoFastPath)
+}
+
+// rawDescs returns the descriptors of a and b when both are raw endpoints that have them.
+func rawDescs(a, b frame.Endpoint) (da, db frame.RawDesc, ok bool) {
 	ra, ok := a.(frame.Raw)
 	rb, ok2 := b.(frame.Raw)
 	if !ok || !ok2 {
-		return false
+		return da, db, false
 	}
-	_, ok = ra.RawDesc()
-	_, ok2 = rb.RawDesc()
-	return ok && ok2
+	da, ok = ra.RawDesc()
+	db, ok2 = rb.RawDesc()
+	return da, db, ok && ok2
 }
 
 // joinFast runs the poll loop when both endpoints are raw; it reports false, having done nothing, when
 // they are not (or their descriptors cannot be duplicated).
 func joinFast(ctx context.Context, a, b frame.Endpoint, c *Config) (bool, error) {
-	ra, ok := a.(frame.Raw)
-	rb, ok2 := b.(frame.Raw)
-	if !ok || !ok2 {
-		return false, nil
-	}
-	da, ok := ra.RawDesc()
-	db, ok2 := rb.RawDesc()
-	if !ok || !ok2 {
+	da, db, ok := rawDescs(a, b)
+	if !ok {
 		return false, nil
 	}
 	l := &loop{hook: c.Hook, gate: c.Gate, onRoom: c.OnRoom, timer: c.Timer, stats: c.Stats, wake: -1, tfd: -1,
