@@ -3,6 +3,8 @@
 package sched
 
 import (
+	"os"
+	"os/exec"
 	"runtime"
 	"testing"
 	"time"
@@ -119,5 +121,128 @@ func TestOneProc(t *testing.T) {
 	t.Setenv("GOMAXPROCS", "")
 	if !OneProc() || runtime.GOMAXPROCS(0) != 1 {
 		t.Errorf("without GOMAXPROCS in the environment: GOMAXPROCS %d after OneProc, want 1", runtime.GOMAXPROCS(0))
+	}
+}
+
+// TestHotWaitEnds: a hot Wait without a timeout and without events lets the other goroutines run
+// (here a sleeper that posts after 3*HotFor): by sysmon's preemption signal, and, with those signals
+// off (GODEBUG=asyncpreemptoff=1, in a child process), by its own bound. A timerfd in the poll set
+// fails the test after 10 s instead of hanging it.
+func TestHotWaitEnds(t *testing.T) {
+	child := os.Getenv("GOVDE_SCHED_TEST_CHILD") != ""
+	if child != !preemptSignals {
+		t.Fatalf("preemptSignals %v with GODEBUG=%q", preemptSignals, os.Getenv("GODEBUG"))
+	}
+	procs(t, 1)
+	fd, fds := eventfd(t)
+	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC|unix.TFD_NONBLOCK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(tfd)
+	if err := unix.TimerfdSettime(tfd, 0, &unix.ItimerSpec{Value: unix.NsecToTimespec(int64(10 * time.Second))}, nil); err != nil {
+		t.Fatal(err)
+	}
+	fds = append(fds, unix.PollFd{Fd: int32(tfd), Events: unix.POLLIN})
+	w := NewWaiter()
+	post(fd)
+	if n, _ := w.Wait(fds, -1); n != 1 || !w.Hot() {
+		t.Fatalf("Wait with an event = %d, hot %v; want 1, hot", n, w.Hot())
+	}
+	drain(fd)
+	go func() {
+		time.Sleep(3 * HotFor)
+		post(fd)
+	}()
+	for {
+		n, e := w.Wait(fds, -1)
+		if e != 0 && e != unix.EINTR {
+			t.Fatalf("Wait: %v", e)
+		}
+		if fds[1].Revents != 0 {
+			t.Fatal("the sleeping goroutine did not run in 10 s of hot waits")
+		}
+		if n > 0 {
+			break
+		}
+	}
+	if fds[0].Revents == 0 || !w.Hot() {
+		t.Fatalf("woken by %+v, hot %v; want the eventfd, hot", fds, w.Hot())
+	}
+
+	if !child {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHotWaitEnds$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "GODEBUG=asyncpreemptoff=1", "GOVDE_SCHED_TEST_CHILD=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("with GODEBUG=asyncpreemptoff=1: %v\n%s", err, out)
+		}
+	}
+}
+
+func TestAsyncPreemptOff(t *testing.T) {
+	for _, c := range []struct {
+		godebug string
+		off     bool
+	}{
+		{"", false},
+		{"asyncpreemptoff=1", true},
+		{"gctrace=1, asyncpreemptoff=1", true},
+		{"asyncpreemptoff=1,asyncpreemptoff=0", false},
+		{"asyncpreemptoff=0,asyncpreemptoff=1", true},
+		{"xasyncpreemptoff=1", false},
+		{"asyncpreemptoff=", false},
+	} {
+		if got := asyncPreemptOff(c.godebug); got != c.off {
+			t.Errorf("asyncPreemptOff(%q) = %v, want %v", c.godebug, got, c.off)
+		}
+	}
+}
+
+// TestWaiterRare: a Waiter kept hot by events watches its Rare descriptors after a yield, so that an
+// event on one of them is seen; a wait that leaves them out clears their Revents.
+func TestWaiterRare(t *testing.T) {
+	procs(t, 1)
+	fd, fds := eventfd(t)
+	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC|unix.TFD_NONBLOCK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(tfd)
+	if err := unix.TimerfdSettime(tfd, 0, &unix.ItimerSpec{Value: unix.NsecToTimespec(int64(10 * time.Second))}, nil); err != nil {
+		t.Fatal(err)
+	}
+	rare, rfds := eventfd(t)
+	fds = append(fds, unix.PollFd{Fd: int32(tfd), Events: unix.POLLIN}, rfds[0])
+	w := NewWaiter()
+	w.Rare = 1
+	post(fd)
+	if n, _ := w.Wait(fds, -1); n != 1 || !w.Hot() {
+		t.Fatalf("Wait with an event = %d, hot %v; want 1, hot", n, w.Hot())
+	}
+	drain(fd)
+	post(rare)
+	for {
+		post(fd)            // keeps the Waiter hot
+		fds[2].Revents = -1 // what a wait that leaves the descriptor out must clear
+		n, e := w.Wait(fds, -1)
+		drain(fd)
+		if e != 0 && e != unix.EINTR {
+			t.Fatalf("Wait: %v", e)
+		}
+		set := 0
+		for _, f := range fds {
+			if f.Revents != 0 {
+				set++
+			}
+		}
+		if set != n || fds[2].Revents != 0 && fds[2].Revents != unix.POLLIN {
+			t.Fatalf("Wait = %d with Revents %+v", n, fds)
+		}
+		if fds[1].Revents != 0 {
+			t.Fatal("the rare descriptor's event was not seen in 10 s")
+		}
+		if fds[2].Revents != 0 {
+			break
+		}
 	}
 }

@@ -31,15 +31,15 @@ const (
 	hdrLen = 2
 )
 
-// poll set slots: the read and write descriptor of each side, both cancel descriptors, the wake eventfd,
-// the Timer's timerfd.
+// poll set slots: the read and write descriptor of each side, the wake eventfd, the Timer's timerfd,
+// both cancel descriptors (last: the Waiter's Rare ones).
 const (
 	slotRead  = 0 // + 2*side
 	slotWrite = 1 // + 2*side
-	slotCan0  = 4
-	slotCan1  = 5
-	slotWake  = 6
-	slotTimer = 7
+	slotWake  = 4
+	slotTimer = 5
+	slotCan0  = 6
+	slotCan1  = 7
 	nslots    = 8
 )
 
@@ -71,6 +71,7 @@ func joinFast(ctx context.Context, a, b frame.Endpoint, c *Config) (bool, error)
 	}
 	l := &loop{hook: c.Hook, gate: c.Gate, onRoom: c.OnRoom, timer: c.Timer, stats: c.Stats, wake: -1, tfd: -1,
 		w: sched.NewWaiter()}
+	l.w.Rare = nslots - slotCan0
 	defer l.release()
 	if !l.sides[0].init(da, &c.Stats.Dir[BtoA]) || !l.sides[1].init(db, &c.Stats.Dir[AtoB]) {
 		return false, nil

@@ -8,6 +8,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"os"
+	"os/exec"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -706,5 +709,62 @@ func TestLonePackets(t *testing.T) {
 	got(1)
 	if !src.lone {
 		t.Fatal("one packet, then EAGAIN again: not lone")
+	}
+}
+
+// TestCancelWhileHot: on one P, where the loop's waits go hot and leave the cancel descriptors out
+// (sched.Waiter.Rare), an endpoint closed from outside ends Join while frames keep the loop hot. The
+// frames come from a child process: a goroutine of this one would run only when the loop yields.
+func TestCancelWhileHot(t *testing.T) {
+	old := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(old)
+	for _, side := range []string{"a", "b"} {
+		t.Run(side, func(t *testing.T) {
+			tp, tapPeer := newRawEP(t, unix.SOCK_DGRAM)
+			sw, swPeer := newRawEP(t, unix.SOCK_DGRAM)
+			closed, in, out := tp, swPeer, tapPeer
+			if side == "b" {
+				closed, in, out = sw, tapPeer, swPeer
+			}
+			errc := startJoin(context.Background(), tp, sw, nil)
+			sender := exec.Command(os.Args[0], "-test.run=^TestHelperSender$")
+			sender.Env = append(os.Environ(), "GOVDE_RELAY_TEST_SENDER=1")
+			for _, fd := range []int{in, out} {
+				d, err := unix.Dup(fd) // the File closes its own descriptor
+				if err != nil {
+					t.Fatal(err)
+				}
+				f := os.NewFile(uintptr(d), "peer")
+				defer f.Close()
+				sender.ExtraFiles = append(sender.ExtraFiles, f)
+			}
+			if err := sender.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { sender.Process.Kill(); sender.Wait() }()
+			time.Sleep(100 * time.Millisecond) // frames a millisecond apart: the loop is hot
+			closed.fd.Close()                  // the descriptor only: Done stays open
+			if err := waitJoin(t, errc); err != nil {
+				t.Fatalf("Join = %v, want nil after an endpoint was closed", err)
+			}
+		})
+	}
+}
+
+// TestHelperSender is TestCancelWhileHot's child process: for 10 s, it writes a frame to descriptor 3
+// every millisecond and reads what comes on descriptor 4.
+func TestHelperSender(t *testing.T) {
+	if os.Getenv("GOVDE_RELAY_TEST_SENDER") == "" {
+		t.Skip("the child process of TestCancelWhileHot")
+	}
+	buf := make([]byte, 2048)
+	for range 10000 {
+		unix.Write(3, payload)
+		for {
+			if _, err := unix.Read(4, buf); err != nil {
+				break
+			}
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
