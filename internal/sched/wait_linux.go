@@ -54,9 +54,9 @@ func asyncPreemptOff(godebug string) bool {
 //
 // When the process runs on one P (GOMAXPROCS 1, see OneProc), a Waiter that has seen an event in the
 // last HotFor is hot: it waits without telling the runtime (a raw system call), keeping its P. A
-// waiting loop then costs the runtime nothing: its P is not taken away by sysmon, so the loop does not have to take it back when a frame arrives, and a
-// yield has no idle P to start a thread for, so the goroutine neither wakes another thread nor
-// moves to it. Measured through one vswitch between two plug2taps on a 2-core VM, six alternating
+// waiting loop then costs the runtime nothing: its P is not taken away by sysmon, so the loop does
+// not have to take it back when a frame arrives, and a yield has no idle P to start a thread for,
+// so the goroutine neither wakes another thread nor moves to it. Measured through one vswitch between two plug2taps on a 2-core VM, six alternating
 // rounds of 600 pings every 2 ms: the median round trip went from 0.183-0.195 to 0.162-0.169 ms
 // (vde_switch and vde_plug2tap: 0.151-0.160), the futex calls of each process from about 330 to 8
 // per 500 pings, and the CPU time per ping of the three processes from 195 to 180 µs (the C tools:
@@ -85,9 +85,9 @@ type Waiter struct {
 	// rare events that can wait about 20 ms (an endpoint closed from outside). They are watched in
 	// cold waits and in the first wait after each yield (at least every YieldEvery while frames
 	// flow); a wait that leaves them out clears their Revents. Each descriptor in a wait costs the
-	// kernel a poll call and a wait-queue entry, twice if it sleeps: measured as above, the two
-	// cancel pipes and the eventfd of a relay were about a sixth of what its ppoll cost beyond
-	// vde_plug2tap's poll.
+	// kernel a poll call and a wait-queue entry, twice if it sleeps: in perf, a relay's two cancel
+	// pipes and its eventfd (which stays: it carries the Emitters' wake-ups) were about a sixth of
+	// what plug2tap's ppoll cost beyond vde_plug2tap's poll.
 	Rare int
 
 	single bool   // GOMAXPROCS was 1 when the Waiter was made or OneProc last ran: it may go hot

@@ -29,6 +29,21 @@ func eventfd(t *testing.T) (int, []unix.PollFd) {
 	return fd, []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 }
 
+// failsafe returns the poll entry of a timerfd that expires in 10 s, closed when the test ends: in
+// a Waiter's poll set, it ends a wait that would otherwise hang the test.
+func failsafe(t *testing.T) unix.PollFd {
+	t.Helper()
+	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC|unix.TFD_NONBLOCK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(tfd) })
+	if err := unix.TimerfdSettime(tfd, 0, &unix.ItimerSpec{Value: unix.NsecToTimespec(int64(10 * time.Second))}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return unix.PollFd{Fd: int32(tfd), Events: unix.POLLIN}
+}
+
 func post(fd int) { unix.Write(fd, []byte{1, 0, 0, 0, 0, 0, 0, 0}) }
 
 func drain(fd int) {
@@ -135,15 +150,7 @@ func TestHotWaitEnds(t *testing.T) {
 	}
 	procs(t, 1)
 	fd, fds := eventfd(t)
-	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC|unix.TFD_NONBLOCK)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(tfd)
-	if err := unix.TimerfdSettime(tfd, 0, &unix.ItimerSpec{Value: unix.NsecToTimespec(int64(10 * time.Second))}, nil); err != nil {
-		t.Fatal(err)
-	}
-	fds = append(fds, unix.PollFd{Fd: int32(tfd), Events: unix.POLLIN})
+	fds = append(fds, failsafe(t))
 	w := NewWaiter()
 	post(fd)
 	if n, _ := w.Wait(fds, -1); n != 1 || !w.Hot() {
@@ -203,16 +210,8 @@ func TestAsyncPreemptOff(t *testing.T) {
 func TestWaiterRare(t *testing.T) {
 	procs(t, 1)
 	fd, fds := eventfd(t)
-	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC|unix.TFD_NONBLOCK)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(tfd)
-	if err := unix.TimerfdSettime(tfd, 0, &unix.ItimerSpec{Value: unix.NsecToTimespec(int64(10 * time.Second))}, nil); err != nil {
-		t.Fatal(err)
-	}
 	rare, rfds := eventfd(t)
-	fds = append(fds, unix.PollFd{Fd: int32(tfd), Events: unix.POLLIN}, rfds[0])
+	fds = append(fds, failsafe(t), rfds[0])
 	w := NewWaiter()
 	w.Rare = 1
 	post(fd)
