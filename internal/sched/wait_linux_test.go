@@ -245,23 +245,3 @@ func TestWaiterRare(t *testing.T) {
 		}
 	}
 }
-
-// TestWaiterAfterOneProc: a Waiter made on two Ps goes hot once OneProc has put the process on one.
-func TestWaiterAfterOneProc(t *testing.T) {
-	procs(t, 2)
-	t.Setenv("GOMAXPROCS", "")
-	fd, fds := eventfd(t)
-	w := NewWaiter()
-	post(fd)
-	if n, _ := w.Wait(fds, -1); n != 1 || w.Hot() {
-		t.Fatalf("on two Ps, Wait with an event = %d, hot %v; want 1, not hot", n, w.Hot())
-	}
-	drain(fd)
-	if !OneProc() {
-		t.Fatal("OneProc did not put the process on one P")
-	}
-	post(fd)
-	if n, _ := w.Wait(fds, -1); n != 1 || !w.Hot() {
-		t.Fatalf("after OneProc, Wait with an event = %d, hot %v; want 1, hot", n, w.Hot())
-	}
-}
