@@ -56,15 +56,15 @@ func asyncPreemptOff(godebug string) bool {
 // last HotFor is hot: it waits without telling the runtime (a raw system call), keeping its P. A
 // waiting loop then costs the runtime nothing: its P is not taken away by sysmon, so the loop does
 // not have to take it back when a frame arrives, and a yield has no idle P to start a thread for,
-// so the goroutine neither wakes another thread nor moves to it. Measured through one vswitch between two plug2taps on a 2-core VM, six alternating
-// rounds of 600 pings every 2 ms: the median round trip went from 0.183-0.195 to 0.162-0.169 ms
-// (vde_switch and vde_plug2tap: 0.151-0.160), the futex calls of each process from about 330 to 8
-// per 500 pings, and the CPU time per ping of the three processes from 195 to 180 µs (the C tools:
-// 115). With several Ps a raw wait gains nothing (a yield still starts a spinning thread, which
-// takes the goroutine over).
+// so the goroutine neither wakes another thread nor moves to it. Measured through one vswitch
+// between two plug2taps on a 2-core VM, six alternating rounds of 600 pings every 2 ms: the median
+// round trip went from 0.183-0.195 to 0.162-0.169 ms (vde_switch and vde_plug2tap: 0.151-0.160),
+// the futex calls of each process from about 330 to 8 per 500 pings, and the CPU time per ping of
+// the three processes from 195 to 180 µs (the C tools: 115). With several Ps a raw wait gains
+// nothing (a yield still starts a spinning thread, which takes the goroutine over).
 //
 // A hot wait has no timeout of its own (a ppoll timeout arms and cancels a kernel timer at every
-// wait, which in this VM reprograms the timer device): when no frame comes, sysmon's preemption
+// wait; perf showed that hrtimer work under every ppoll): when no frame comes, sysmon's preemption
 // signal ends it 10 to 20 ms after the loop's last yield, and the Waiter yields then (or goes cold).
 // With preemption signals off (GODEBUG=asyncpreemptoff=1), a hot wait ends at most 8 ms after the
 // last yield. A hot wait also leaves out the Rare descriptors but after a yield, and the Waiter
