@@ -100,7 +100,8 @@ func TestApply(t *testing.T) {
 	if n, err := Apply(Normal); n != 0 || err != nil {
 		t.Fatalf("Apply(Normal) = %d, %v", n, err)
 	}
-	for tid, a := range policies(t) {
+	before := policies(t)
+	for tid, a := range before {
 		if tid != idleTid && a.Policy != unix.SCHED_NORMAL {
 			t.Fatalf("after Apply(Normal), thread %d has policy %d", tid, a.Policy)
 		}
@@ -111,8 +112,16 @@ func TestApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := policies(t)
-	if n < len(after)-1 {
-		t.Errorf("Apply(Batch) changed %d threads of %d", n, len(after))
+	// Every thread there before and after (but the SCHED_IDLE one) was there for Apply to change; the
+	// runtime may start a thread meanwhile, which inherits its starter's policy (checked below).
+	stayed := 0
+	for tid := range before {
+		if _, ok := after[tid]; ok && tid != idleTid {
+			stayed++
+		}
+	}
+	if n < stayed {
+		t.Errorf("Apply(Batch) changed %d threads; %d were there before and after it", n, stayed)
 	}
 	for tid, a := range after {
 		switch {
