@@ -245,15 +245,7 @@ func TestBunchedWrites(t *testing.T) {
 	syscall.SetNonblock(p[0], true) // for the read deadline
 	out, outW := os.NewFile(uintptr(p[0]), "out-r"), os.NewFile(uintptr(p[1]), "out-w")
 	defer out.Close()
-	inR, in, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	testutil.Start(t, func(c *exec.Cmd) { c.Stdin, c.Stdout = inR, outW }, testutil.Bin(t, "wirefilter"))
-	inR.Close()
-	outW.Close()
-	writing := flood(in)
-	defer func() { in.Close(); <-writing }()
+	floodFilter(t, outW, nil)
 	buf := make([]byte, 1<<16)
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		if err := out.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
@@ -291,15 +283,12 @@ func flood(w *os.File) <-chan struct{} {
 	return done
 }
 
-// bulkFilter starts our wirefilter with args and env between pipes: the test writes records of
-// 60-byte frames to it without end and drains what comes out. It returns its pid.
-func bulkFilter(t *testing.T, env []string, args ...string) int {
+// floodFilter starts our wirefilter with args and env, its standard output outW (which it closes
+// here), and writes records of 60-byte frames to its standard input until the test ends. It returns
+// its pid.
+func floodFilter(t *testing.T, outW *os.File, env []string, args ...string) int {
 	t.Helper()
 	inR, in, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, outW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,10 +298,22 @@ func bulkFilter(t *testing.T, env []string, args ...string) int {
 	}, testutil.Bin(t, "wirefilter"), args...)
 	inR.Close()
 	outW.Close()
-	flood(in)
-	go io.Copy(io.Discard, out)
-	t.Cleanup(func() { p.Stop(5 * time.Second); in.Close(); out.Close() })
+	writing := flood(in)
+	t.Cleanup(func() { p.Stop(5 * time.Second); in.Close(); <-writing })
 	return p.Cmd.Process.Pid
+}
+
+// bulkFilter is floodFilter with what comes out drained.
+func bulkFilter(t *testing.T, env []string, args ...string) int {
+	t.Helper()
+	out, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := floodFilter(t, outW, env, args...)
+	go io.Copy(io.Discard, out)
+	t.Cleanup(func() { out.Close() })
+	return pid
 }
 
 // TestSchedBatch: carrying a bulk flow with nothing set, the filter runs its threads under SCHED_BATCH
