@@ -241,6 +241,7 @@ func (l *loop) release() {
 		unix.Close(l.tfd)
 		l.tfd = -1
 	}
+	l.w.Close()
 }
 
 // stop records the first reason to end and wakes the loop.
@@ -349,14 +350,14 @@ func (l *loop) run() error {
 			return nil // an endpoint was closed from outside
 		}
 		if l.fds[slotTimer].Revents != 0 {
-			unix.Read(l.tfd, drain[:]) // the deadline has come: go round
+			sysIO(syscall.SYS_READ, l.tfd, drain[:], true) // the deadline has come: go round
 			l.armed = time.Time{}
 		}
 		if l.fds[slotWake].Revents != 0 {
 			if l.stopped.Load() {
 				return nil
 			}
-			unix.Read(l.wake, drain[:]) // an Emitter left something to flush: go round
+			sysIO(syscall.SYS_READ, l.wake, drain[:], true) // an Emitter left something to flush: go round
 		}
 		// POLLERR, POLLHUP and POLLNVAL come unasked; the next read or write reports them.
 		const canRead = unix.POLLIN | unix.POLLERR | unix.POLLHUP | unix.POLLNVAL

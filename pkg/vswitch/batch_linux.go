@@ -73,7 +73,7 @@ func (r *rx) send(fd uintptr) bool {
 	g := r.cur
 	var deadline int64
 	for g.sent < g.n {
-		n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&g.msgs[g.sent])),
+		n, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&g.msgs[g.sent])),
 			uintptr(g.n-g.sent), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
 		switch errno {
 		case 0:
@@ -124,7 +124,7 @@ func (r *rx) send(fd uintptr) bool {
 func (r *rx) sendWait(fd uintptr) bool {
 	g := r.cur
 	for g.sent < g.n {
-		n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&g.msgs[g.sent])),
+		n, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&g.msgs[g.sent])),
 			uintptr(g.n-g.sent), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
 		switch errno {
 		case 0:
@@ -186,7 +186,7 @@ func newRxBatch() *rxBatch {
 // recv is the RawConn.Read callback: it returns false (wait for readability) on EAGAIN.
 func (rb *rxBatch) recv(fd uintptr) bool {
 	for {
-		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&rb.msgs[0])),
+		n, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&rb.msgs[0])),
 			maxBatch, unix.MSG_DONTWAIT, 0, 0)
 		switch errno {
 		case 0:

@@ -6,7 +6,9 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/govde/govde/internal/rawfd"
 	"github.com/govde/govde/internal/sched"
@@ -119,10 +121,13 @@ func (pl *plane) close() {
 func (pl *plane) run() {
 	pl.dirty = true
 	pl.w = sched.NewWaiter()
+	defer pl.w.Close()
 	var buf [8]byte
 	for {
 		if pl.changed.Swap(false) {
-			unix.Read(pl.efd, buf[:])
+			// Raw: the eventfd does not block, and a system call the runtime sees would wake a
+			// sysmon that sleeps while the loop is parked (see sched.Waiter).
+			syscall.RawSyscall(syscall.SYS_READ, uintptr(pl.efd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
 			if pl.closing() {
 				pl.drop()
 				return
@@ -233,6 +238,7 @@ func (pl *plane) drop() {
 // source is parked on (POLLOUT).
 func (pl *plane) rebuild() {
 	pl.dirty = false
+	pl.w.Forget() // an endpoint may have gone, and its descriptor's number come back for another
 	pl.pfd = append(pl.pfd[:0], unix.PollFd{Fd: int32(pl.efd), Events: unix.POLLIN})
 	pl.outs = pl.outs[:0]
 	for _, pe := range pl.eps {

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+
+package sched
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// waitOK calls w.Wait until it returns events or a timeout (EINTR goes round) and returns n.
+func waitOK(t *testing.T, w *Waiter, fds []unix.PollFd, timeout time.Duration) int {
+	t.Helper()
+	for {
+		n, e := w.Wait(fds, timeout)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			t.Fatalf("Wait: %v", e)
+		}
+		return n
+	}
+}
+
+// heat posts events on fd until w is hot (it goes hot on the third event in a row that comes
+// within HotFor of the one before).
+func heat(t *testing.T, w *Waiter, fd int, fds []unix.PollFd) {
+	t.Helper()
+	for range 10 {
+		post(fd)
+		if n := waitOK(t, w, fds, -1); n != 1 {
+			t.Fatalf("Wait with an event = %d", n)
+		}
+		drain(fd)
+		if w.Hot() {
+			return
+		}
+	}
+	t.Fatal("not hot after 10 events in a row")
+}
+
+// keepHot keeps w hot with events 1 ms apart until its hot waits are no longer bounded (trustAfter).
+func keepHot(t *testing.T, w *Waiter, fd int, fds []unix.PollFd) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for w.bounded && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+		post(fd)
+		waitOK(t, w, fds, -1)
+		drain(fd)
+	}
+	if w.bounded || !w.Hot() {
+		t.Fatalf("after 5 s of events 1 ms apart: bounded %v, hot %v; want unbounded, hot", w.bounded, w.Hot())
+	}
+}
+
+// TestWaiterParks: on one P, an idle Waiter parks in the runtime's poller: woken by an event that
+// another goroutine posts (which runs meanwhile), by a descriptor ready before it parked, by the
+// events its poll set asks for now and not those of an earlier wait, and by a descriptor whose
+// number now names another file once told so (Forget); its timeouts hold. A descriptor that epoll
+// cannot watch (a regular file) makes it wait in ppoll instead.
+func TestWaiterParks(t *testing.T) {
+	procs(t, 1)
+	fd, fds := eventfd(t)
+	w := NewWaiter()
+	defer w.Close()
+
+	start := time.Now()
+	if n := waitOK(t, w, fds, 20*time.Millisecond); n != 0 {
+		t.Fatalf("idle Wait without events = %d; want a timeout", n)
+	}
+	if d := time.Since(start); d < 20*time.Millisecond {
+		t.Errorf("idle Wait(20ms) returned after %v", d)
+	}
+	if w.park == nil {
+		t.Fatal("the idle Waiter did not park (no epoll instance)")
+	}
+	for i := range 5 {
+		go func() {
+			time.Sleep(time.Duration(i) * time.Millisecond)
+			post(fd)
+		}()
+		if n := waitOK(t, w, fds, 5*time.Second); n != 1 || fds[0].Revents != unix.POLLIN {
+			t.Fatalf("parked Wait woken by another goroutine = %d, %+v", n, fds)
+		}
+		drain(fd)
+		time.Sleep(2 * HotFor) // idle again
+	}
+	post(fd)
+	if n := waitOK(t, w, fds, 5*time.Second); n != 1 {
+		t.Fatalf("Wait with an event already there = %d", n)
+	}
+	drain(fd)
+
+	// An eventfd is always writable: asked for, POLLOUT wakes the Waiter; no longer asked for, not.
+	out := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | unix.POLLOUT}}
+	if n := waitOK(t, w, out, 5*time.Second); n != 1 || out[0].Revents != unix.POLLOUT {
+		t.Fatalf("Wait for POLLOUT = %d, %+v", n, out)
+	}
+	time.Sleep(2 * HotFor)
+	if n := waitOK(t, w, fds, 20*time.Millisecond); n != 0 {
+		t.Fatalf("Wait for POLLIN alone on an empty eventfd = %d, %+v", n, fds)
+	}
+
+	// The descriptor's number given to another eventfd: after Forget, an event on the new one wakes.
+	other, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(other)
+	if err := unix.Dup3(other, fd, unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	w.Forget()
+	go func() {
+		time.Sleep(5 * time.Millisecond)
+		post(other)
+	}()
+	if n := waitOK(t, w, fds, 2*time.Second); n != 1 {
+		t.Fatalf("Wait on a descriptor whose number names another eventfd = %d; want its event", n)
+	}
+	drain(other)
+
+	// A regular file: epoll refuses it, ppoll reports it readable.
+	f, err := os.CreateTemp(t.TempDir(), "regular")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	time.Sleep(2 * HotFor)
+	reg := append(fds[:1:1], unix.PollFd{Fd: int32(f.Fd()), Events: unix.POLLIN})
+	if n := waitOK(t, w, reg, 5*time.Second); n != 1 || reg[1].Revents&unix.POLLIN == 0 {
+		t.Fatalf("Wait with a regular file = %d, %+v", n, reg)
+	}
+}
+
+// TestWaiterGoesHot: events in a row, each within HotFor of the last, make a parked Waiter hot; its
+// hot waits are then bounded (sysmon may sleep since the park), and it goes idle after HotFor without
+// an event; kept hot for trustAfter, it lets them go unbounded.
+func TestWaiterGoesHot(t *testing.T) {
+	procs(t, 1)
+	fd, fds := eventfd(t)
+	w := NewWaiter()
+	defer w.Close()
+	post(fd)
+	if n := waitOK(t, w, fds, -1); n != 1 || w.Hot() {
+		t.Fatalf("first Wait with an event = %d, hot %v; want 1, not hot", n, w.Hot())
+	}
+	drain(fd)
+	heat(t, w, fd, fds)
+	if !w.bounded {
+		t.Fatal("hot after a park, the Waiter's waits are not bounded")
+	}
+	start := time.Now()
+	if n := waitOK(t, w, fds, 3*HotFor); n != 0 || w.Hot() {
+		t.Fatalf("Wait(3*HotFor) without events = %d, hot %v; want a timeout, idle", n, w.Hot())
+	}
+	if d := time.Since(start); d < 3*HotFor {
+		t.Errorf("Wait(3*HotFor) returned after %v", d)
+	}
+	heat(t, w, fd, fds)
+	keepHot(t, w, fd, fds)
+}
