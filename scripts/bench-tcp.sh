@@ -10,6 +10,9 @@
 #       the reference's MTU 1500 figure);
 #   ping RTT median and 99th percentile through one switch (everything ours, only our switch, only our
 #     plug2tap) and through the cable (everything ours, only our dpipe+vplug), against everything real;
+#   ping every 100 ms (an idle path, as most pings find it: each process goes idle between frames) through
+#     one switch and through the cable, everything ours against everything real: the RTT median and the CPU
+#     time per ping of the path's processes (switches, plugs, dpipe and its vplugs; /proc schedstat);
 #   64-byte frames from unbatched senders (one send per frame, blocking, as QEMU; tools/loadgen -unbatched),
 #     1->1 and 2->2: frames/s delivered and the share of the frames sent that arrived;
 #   the ceiling: the same two namespaces joined by a Linux bridge (two veth pairs) and by one veth pair.
@@ -18,7 +21,8 @@
 # processes. Next to each throughput: the CPU seconds per GB carried, summed over the VDE processes of the
 # path (switches, plugs, dpipe and its vplugs; user+system from /proc), which does not depend on the load.
 # Environment: BENCH_TCP_ROWS (a regular expression: only the rows it matches), BENCH_TCP_TIME (default 5) seconds per iperf3 run, BENCH_TCP_RUNS (default 3), BENCH_PINGS
-# (default 1000, at 2 ms intervals), GOVDE_BIN (our binaries, default bin/). Needs root, iperf3 and vde2;
+# (default 1000, at 2 ms intervals), BENCH_SLOW_PINGS (default 100) at BENCH_SLOW_IV
+# (default 0.1) s intervals, GOVDE_BIN (our binaries, default bin/). Needs root, iperf3 and vde2;
 # skipped otherwise. Everything it makes (namespaces, processes, sockets) is removed on exit, even on failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +30,8 @@ cd "$(dirname "$0")/.."
 SECS=${BENCH_TCP_TIME:-5}
 RUNS=${BENCH_TCP_RUNS:-3}
 PINGS=${BENCH_PINGS:-1000}
+SLOW=${BENCH_SLOW_PINGS:-100}
+SLOWIV=${BENCH_SLOW_IV:-0.1}
 BIN=${GOVDE_BIN:-$PWD/bin}
 
 if [ "$(id -u)" != 0 ]; then echo "bench-tcp: skipped (needs root for TAPs and namespaces)"; exit 0; fi
@@ -153,6 +159,33 @@ pingstat() {
 		awk '{ v[NR] = $1 } END { if (NR == 0) { print "0 0"; exit } i = int(NR * 0.99); if (i < 1) i = 1; printf "%.3f %.3f\n", v[int((NR + 1) / 2)], v[i] }'
 }
 
+# cpuns PID...: CPU time in ns used so far by the processes and their children still running (schedstat).
+cpuns() {
+	local p c t sum=0
+	for p in "$@"; do
+		for c in $p $(pgrep -P "$p" 2>/dev/null); do
+			for t in /proc/"$c"/task/*/schedstat; do
+				sum=$((sum + $(cut -d' ' -f1 "$t" 2>/dev/null || echo 0)))
+			done
+		done
+	done
+	echo "$sum"
+}
+
+# slowstat NS PID...: "median cpu" of SLOW pings SLOWIV s apart from NS to 198.18.0.2: the RTT median in ms, and the
+# CPU time of the PIDs (and their children) per ping in µs.
+slowstat() {
+	local ns=$1 c0 c1 med
+	shift
+	ip netns exec "$ns" ping -c 3 -W 1 -q 198.18.0.2 >/dev/null 2>&1
+	c0=$(cpuns "$@")
+	med=$(ip netns exec "$ns" timeout "$(awk -v n="$SLOW" -v i="$SLOWIV" 'BEGIN { printf "%d", n * i + 30 }')" \
+		ping -n -c "$SLOW" -i "$SLOWIV" 198.18.0.2 2>/dev/null |
+		sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", (NR > 0) ? v[int((NR + 1) / 2)] : 0 }')
+	c1=$(cpuns "$@")
+	awk -v m="$med" -v c=$((c1 - c0)) -v n="$SLOW" 'BEGIN { printf "%s %.0f\n", m, c / n / 1000 }'
+}
+
 # teardown: stop everything started so far and delete the namespaces (between runs).
 teardown() {
 	local p n
@@ -179,7 +212,11 @@ one_switch() {
 	p1=$(host "$2" "$n1" 198.18.0.1 "$work/s1" "$3") || { teardown; echo "0 0"; return; }
 	p2=$(host "$2" "$n2" 198.18.0.2 "$work/s1" "$3") || { teardown; echo "0 0"; return; }
 	reach "$n1" || { teardown; echo "0 0"; return; }
-	if [ "$4" = tcp ]; then iperf "$n1" "$n2" "$s" "$p1" "$p2"; else pingstat "$n1"; fi
+	case $4 in
+	tcp) iperf "$n1" "$n2" "$s" "$p1" "$p2" ;;
+	slowping) slowstat "$n1" "$s" "$p1" "$p2" ;;
+	*) pingstat "$n1" ;;
+	esac
 	teardown
 }
 
@@ -191,7 +228,11 @@ two_switches() {
 	p2=$(host "$2" "$n2" 198.18.0.2 "$work/s2" 1500) || { teardown; echo "0 0"; return; }
 	c=$(cable "$3" "$work/s1" "$work/s2")
 	reach "$n1" || { teardown; echo "0 0"; return; }
-	if [ "$4" = tcp ]; then iperf "$n1" "$n2" "$s1" "$s2" "$p1" "$p2" "$c"; else pingstat "$n1"; fi
+	case $4 in
+	tcp) iperf "$n1" "$n2" "$s1" "$s2" "$p1" "$p2" "$c" ;;
+	slowping) slowstat "$n1" "$s1" "$s2" "$p1" "$p2" "$c" ;;
+	*) pingstat "$n1" ;;
+	esac
 	teardown
 }
 
@@ -287,6 +328,17 @@ want "ping one switch, only the switch ours" && pingrow "$(both "one switch, onl
 want "ping one switch, only plug2tap ours" && pingrow "$(both "one switch, only plug2tap ours" one_switch ref ref 1500 ping -- one_switch ref ours 1500 ping)"
 want "ping cable, only dpipe/vplug ours" && pingrow "$(both "cable, only dpipe/vplug ours" two_switches ref ref ref ping -- two_switches ref ref ours ping)"
 want "ping cable, all ours vs all real" && pingrow "$(both "cable, all ours vs all real" two_switches ref ref ref ping -- two_switches ours ours ours ping)"
+echo
+printf '%-52s %19s %19s\n' "ping every ${SLOWIV}s: RTT median ms / CPU µs per ping" reference ours
+slowrow() {
+	local name r rc o oc
+	IFS='|' read -r name r rc o oc _ <<<"$1"
+	printf '%-52s %9s / %7s %9s / %7s   ratio ours/ref: %s / %s\n' "$name" "$r" "$rc" "$o" "$oc" "$(ratio "$o" "$r")" "$(ratio "$oc" "$rc")"
+}
+want "ping every ${SLOWIV}s, one switch, all ours vs all real" &&
+	slowrow "$(both "one switch, all ours vs all real" one_switch ref ref 1500 slowping -- one_switch ours ours 1500 slowping)"
+want "ping every ${SLOWIV}s, cable, all ours vs all real" &&
+	slowrow "$(both "cable, all ours vs all real" two_switches ref ref ref slowping -- two_switches ours ours ours slowping)"
 echo
 printf '%-52s %19s %19s %6s\n' "64-byte frames, unbatched senders: fr/s (share)" reference ours ratio
 for pairs in 1 2; do
