@@ -16,11 +16,16 @@ import (
 // every P idle, the runtime's sysmon thread then sleeps until the next Go timer instead of
 // waking every 20 µs to 10 ms to take back a P held in a blocking poll(2) (see Waiter).
 type parker struct {
-	ep   int      // the epoll instance (f's descriptor)
-	f    *os.File // ep, registered with the runtime's poller
-	rc   syscall.RawConn
-	regs map[int32]uint32 // the descriptors registered in ep, with their events
-	next map[int32]uint32
+	ep int      // the epoll instance (f's descriptor)
+	f  *os.File // ep, registered with the runtime's poller
+	// tfd is a timerfd in ep that ends a wait with a timeout, to the nanosecond: a deadline of the
+	// runtime's poller would come up to a millisecond late (it sleeps in epoll_wait, whose timeout is
+	// in milliseconds), which a wirefilter pacing frames cannot afford.
+	tfd   int
+	timed bool // the wait in progress has a timeout (tfd is armed)
+	rc    syscall.RawConn
+	regs  map[int32]uint32 // the descriptors registered in ep, with their events
+	next  map[int32]uint32
 	// stale says that a descriptor in regs may have been closed since, its number reused (Waiter.Forget).
 	stale bool
 	w     *Waiter
@@ -53,10 +58,26 @@ func newParker(w *Waiter) *parker {
 		f.Close()
 		return nil
 	}
-	p := &parker{ep: ep, f: f, rc: rc, w: w, regs: map[int32]uint32{}, next: map[int32]uint32{}}
+	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_CLOEXEC|unix.TFD_NONBLOCK)
+	if err != nil {
+		f.Close()
+		return nil
+	}
+	if epollCtl(ep, unix.EPOLL_CTL_ADD, int32(tfd), unix.EPOLLIN) != 0 {
+		unix.Close(tfd)
+		f.Close()
+		return nil
+	}
+	p := &parker{ep: ep, f: f, rc: rc, tfd: tfd, w: w, regs: map[int32]uint32{}, next: map[int32]uint32{}}
+	var drain [8]byte
 	p.ready = func(uintptr) bool {
 		p.n, p.e = w.ppoll(p.fds, 0, true)
-		return p.n != 0 || p.e != 0
+		if p.n != 0 || p.e != 0 {
+			return true
+		}
+		// Expired: the timeout. (A timer of an earlier wait that expired unread is rearmed, and its
+		// count reset, by the next timed wait; an untimed one ignores it.)
+		return p.timed && rawRead(p.tfd, drain[:]) == 8
 	}
 	return p
 }
@@ -64,8 +85,26 @@ func newParker(w *Waiter) *parker {
 func (p *parker) close() {
 	if p.f != nil {
 		p.f.Close()
+		unix.Close(p.tfd)
 		p.f = nil
 	}
+}
+
+// rawRead reads a non-blocking descriptor without telling the runtime; it returns the byte count, or
+// -1 on an error.
+func rawRead(fd int, b []byte) int {
+	n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return -1
+	}
+	return int(n)
+}
+
+// arm sets tfd to expire after d (d > 0).
+func (p *parker) arm(d time.Duration) syscall.Errno {
+	its := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
+	_, _, e := syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(p.tfd), 0, uintptr(unsafe.Pointer(&its)), 0, 0, 0)
+	return e
 }
 
 // watch makes ep watch the descriptors of fds for their events, and reports whether it could. A
@@ -124,17 +163,14 @@ func (p *parker) wait(fds []unix.PollFd, timeout time.Duration) (n int, e syscal
 	if !p.watch(fds) {
 		return 0, 0, false
 	}
-	var dl time.Time
-	if timeout >= 0 {
-		dl = time.Now().Add(timeout)
-	}
-	if p.f.SetReadDeadline(dl) != nil {
+	p.timed = timeout > 0
+	if p.timed && p.arm(timeout) != 0 {
 		return 0, 0, false
 	}
 	p.fds, p.n, p.e = fds, 0, 0
 	err := p.rc.Read(p.ready)
 	p.fds = nil
-	if err != nil && !os.IsTimeout(err) {
+	if err != nil {
 		return 0, 0, false
 	}
 	return p.n, p.e, true
