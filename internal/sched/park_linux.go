@@ -103,7 +103,8 @@ func rawRead(fd int, b []byte) int {
 // arm sets tfd to expire after d (d > 0).
 func (p *parker) arm(d time.Duration) syscall.Errno {
 	its := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
-	_, _, e := syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(p.tfd), 0, uintptr(unsafe.Pointer(&its)), 0, 0, 0)
+	_, _, e := syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(p.tfd), 0,
+		uintptr(unsafe.Pointer(&its)), 0, 0, 0)
 	return e
 }
 

@@ -53,8 +53,8 @@ func asyncPreemptOff(godebug string) bool {
 // plane). It yields to the Go scheduler every YieldEvery, before a wait.
 //
 // When the process runs on one P (GOMAXPROCS 1, see OneProc), a Waiter that frames keep busy (see
-// below for when it goes hot) is hot until HotFor passes without an event: it waits without telling the runtime (a raw system call), keeping its P. A
-// waiting loop then costs the runtime nothing: its P is not taken away by sysmon, so the loop does
+// below for when it goes hot) is hot until HotFor passes without an event: it waits without telling
+// the runtime (a raw system call), keeping its P. A waiting loop then costs the runtime nothing: its P is not taken away by sysmon, so the loop does
 // not have to take it back when a frame arrives, and a yield has no idle P to start a thread for,
 // so the goroutine neither wakes another thread nor moves to it. Measured through one vswitch
 // between two plug2taps on a 2-core VM, six alternating rounds of 600 pings every 2 ms: the median
