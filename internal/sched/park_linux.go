@@ -28,7 +28,6 @@ type parker struct {
 	next  map[int32]uint32
 	// stale says that a descriptor in regs may have been closed since, its number reused (Waiter.Forget).
 	stale bool
-	w     *Waiter
 	fds   []unix.PollFd // the poll set of the wait in progress
 	n     int           // its last ppoll's result
 	e     syscall.Errno
@@ -68,7 +67,7 @@ func newParker(w *Waiter) *parker {
 		f.Close()
 		return nil
 	}
-	p := &parker{ep: ep, f: f, rc: rc, tfd: tfd, w: w, regs: map[int32]uint32{}, next: map[int32]uint32{}}
+	p := &parker{ep: ep, f: f, rc: rc, tfd: tfd, regs: map[int32]uint32{}, next: map[int32]uint32{}}
 	var drain [8]byte
 	p.ready = func(uintptr) bool {
 		p.n, p.e = w.ppoll(p.fds, 0, true)
@@ -77,7 +76,8 @@ func newParker(w *Waiter) *parker {
 		}
 		// Expired: the timeout. (A timer of an earlier wait that expired unread is rearmed, and its
 		// count reset, by the next timed wait; an untimed one ignores it.)
-		return p.timed && rawRead(p.tfd, drain[:]) == 8
+		n, e := RawRead(p.tfd, drain[:])
+		return p.timed && e == 0 && n == len(drain)
 	}
 	return p
 }
@@ -90,14 +90,12 @@ func (p *parker) close() {
 	}
 }
 
-// rawRead reads a non-blocking descriptor without telling the runtime; it returns the byte count, or
-// -1 on an error.
-func rawRead(fd int, b []byte) int {
+// RawRead reads b from fd, which must not block (non-blocking, or known ready), without telling the
+// runtime: a data-plane loop's read that the runtime saw would wake a sysmon that sleeps while the
+// loop is parked (see Waiter).
+func RawRead(fd int, b []byte) (int, syscall.Errno) {
 	n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-	if e != 0 {
-		return -1
-	}
-	return int(n)
+	return int(n), e
 }
 
 // arm sets tfd to expire after d (d > 0).

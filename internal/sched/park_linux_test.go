@@ -60,7 +60,8 @@ func keepHot(t *testing.T, w *Waiter, fd int, fds []unix.PollFd) {
 // TestWaiterParks: on one P, an idle Waiter parks in the runtime's poller: woken by an event that
 // another goroutine posts (which runs meanwhile), by a descriptor ready before it parked, by the
 // events its poll set asks for now and not those of an earlier wait, and by a descriptor whose
-// number now names another file once told so (Forget); its timeouts hold. A descriptor that epoll
+// number now names another file once told so (Forget); its timeouts hold, and the timer of an earlier
+// timed wait does not end an untimed one. A descriptor that epoll
 // cannot watch (a regular file) makes it wait in ppoll instead.
 func TestWaiterParks(t *testing.T) {
 	procs(t, 1)
@@ -123,6 +124,25 @@ func TestWaiterParks(t *testing.T) {
 		t.Fatalf("Wait on a descriptor whose number names another eventfd = %d; want its event", n)
 	}
 	drain(other)
+
+	// The timer of a timed wait that an event ended expires later: it does not end an untimed wait.
+	time.Sleep(2 * HotFor)
+	go func() {
+		time.Sleep(time.Millisecond)
+		post(fd)
+	}()
+	if n := waitOK(t, w, fds, 5*time.Millisecond); n != 1 {
+		t.Fatalf("Wait(5ms) with an event after 1 ms = %d", n)
+	}
+	drain(fd)
+	go func() {
+		time.Sleep(3 * HotFor) // the 5-ms timer has long expired by then
+		post(fd)
+	}()
+	if n := waitOK(t, w, fds, -1); n != 1 {
+		t.Fatalf("untimed Wait after a timed one = %d; want the event, not the old timer's expiry", n)
+	}
+	drain(fd)
 
 	// A regular file: epoll refuses it, ppoll reports it readable.
 	f, err := os.CreateTemp(t.TempDir(), "regular")

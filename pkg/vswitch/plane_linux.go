@@ -6,9 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/govde/govde/internal/rawfd"
 	"github.com/govde/govde/internal/sched"
@@ -125,9 +123,7 @@ func (pl *plane) run() {
 	var buf [8]byte
 	for {
 		if pl.changed.Swap(false) {
-			// Raw: the eventfd does not block, and a system call the runtime sees would wake a
-			// sysmon that sleeps while the loop is parked (see sched.Waiter).
-			syscall.RawSyscall(syscall.SYS_READ, uintptr(pl.efd), uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+			sched.RawRead(pl.efd, buf[:]) // the eventfd does not block
 			if pl.closing() {
 				pl.drop()
 				return
