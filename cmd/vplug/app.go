@@ -147,15 +147,20 @@ func plugIn(ctx context.Context, c *cli.Context, cfg *config, mode sched.Mode, d
 	fctx, stopFollow := context.WithCancel(ctx)
 	defer stopFollow()
 	fds := sched.StreamFDs(a, b)
-	go sched.Follow(fctx, mode, sched.Flow{
+	fast := relay.Fast(a, b, &rc)
+	fl := sched.Flow{
 		Frames: func() uint64 { return st.Dir[0].Frames.Load() + st.Dir[1].Frames.Load() },
 		FDs:    fds,
 		Bunch:  func() { bunched.Store(true) },
-	})
-	if relay.Fast(a, b, &rc) && len(fds) == 0 {
-		// The loop is all the work: its waits may keep the P (sched.Waiter). Not on a stream, whose
-		// reader may be vde2's wirefilter: a vplug answering that fast beside it made it stall in 4
-		// of 5 TCP runs (see sched.FragilePeer), and a cable's pings gained nothing measurable.
+	}
+	if fast && len(fds) > 0 {
+		// On a stream, one P once the peers are known: not beside vde2's wirefilter, which a vplug
+		// that fast made stall in 4 of 5 TCP runs (see sched.FragilePeer).
+		fl.NoFragile = func() { sched.OneProc() }
+	}
+	go sched.Follow(fctx, mode, fl)
+	if fast && len(fds) == 0 {
+		// The loop is all the work: its waits may keep the P (sched.Waiter).
 		sched.OneProc()
 	}
 	if err := relay.Join(ctx, a, b, &rc); err != nil {

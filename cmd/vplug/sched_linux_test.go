@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -208,4 +210,51 @@ func TestBunchedWrites(t *testing.T) {
 			t.Errorf("in 20 s, only %d quarter-seconds of a bulk flow: the test proves nothing", bulk)
 		}
 	})
+}
+
+// TestOneProcOnStreams: a vplug whose plugs it polls itself, one a stream (a command's pipes), runs
+// on one P once it knows the command is no fragile peer (sched.Flow.NoFragile), and stays on the
+// runtime's choice beside a wirefilter that is not ours or when GOMAXPROCS is set. The runtime's
+// scheduler trace (GODEBUG=schedtrace) shows its gomaxprocs.
+func TestOneProcOnStreams(t *testing.T) {
+	skipShort(t)
+	if runtime.NumCPU() < 2 {
+		t.Skip("one CPU: the runtime's choice is one P anyway")
+	}
+	bin := testutil.Bin(t, "vplug")
+	dir := filepath.Join(t.TempDir(), "sw") // a switch port: a plug vplug polls itself (null:// is not)
+	testutil.StartSwitch(t, testutil.Bin(t, "vswitch"), dir)
+	start := func(t *testing.T, env string, argv ...string) *testutil.Proc {
+		p := testutil.Start(t, func(c *exec.Cmd) {
+			c.Env = append(os.Environ(), "GODEBUG=schedtrace=100")
+			if env != "" {
+				c.Env = append(c.Env, env)
+			}
+		}, bin, append([]string{dir, "="}, argv...)...)
+		t.Cleanup(func() { p.Stop(5 * time.Second) })
+		return p
+	}
+	procs := func(p *testutil.Proc) []string {
+		var got []string
+		for _, f := range strings.Fields(p.Stderr.String()) {
+			if v, ok := strings.CutPrefix(f, "gomaxprocs="); ok {
+				got = append(got, v)
+			}
+		}
+		return got
+	}
+	one := start(t, "", "cat")
+	testutil.Eventually(t, 10*time.Second, "vplug = cat on one P", func() bool {
+		got := procs(one)
+		return len(got) > 0 && got[len(got)-1] == "1"
+	})
+	beside := start(t, "", firehose(t, "wirefilter")) // a script's process is named after it
+	set := start(t, "GOMAXPROCS=2", "cat")
+	time.Sleep(2 * time.Second)
+	for what, p := range map[string]*testutil.Proc{"beside a wirefilter": beside, "with GOMAXPROCS=2": set} {
+		got := procs(p)
+		if len(got) == 0 || slices.Contains(got, "1") {
+			t.Errorf("%s: the scheduler trace's gomaxprocs %v; want never 1", what, got)
+		}
+	}
 }

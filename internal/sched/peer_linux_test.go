@@ -92,10 +92,10 @@ func TestFragilePeer(t *testing.T) {
 // passes, unless a fragile peer holds one of the pipes; it returns in both cases. A light flow
 // calls nothing.
 func TestFollowBunch(t *testing.T) {
-	// follow runs Follow on fds while frames grow at rate per second, and returns how often Bunch was
-	// called by the time Follow returned, or by the deadline.
-	follow := func(fds []int, rate uint64, deadline time.Duration) (calls int32, returned bool) {
-		var frames, n atomic.Uint64
+	// follow runs Follow on fds while frames grow at rate per second, and returns how often Bunch
+	// and NoFragile were called by the time Follow returned, or by the deadline.
+	follow := func(fds []int, rate uint64, deadline time.Duration) (bunch, noFragile int32, returned bool) {
+		var frames, n, nf atomic.Uint64
 		ctx, cancel := context.WithTimeout(context.Background(), deadline)
 		defer cancel()
 		go func() {
@@ -106,33 +106,40 @@ func TestFollowBunch(t *testing.T) {
 		}()
 		done := make(chan struct{})
 		go func() {
-			Follow(ctx, Normal, Flow{Frames: frames.Load, FDs: fds, Bunch: func() { n.Add(1) }})
+			Follow(ctx, Normal, Flow{Frames: frames.Load, FDs: fds, Bunch: func() { n.Add(1) },
+				NoFragile: func() { nf.Add(1) }})
 			close(done)
 		}()
 		select {
 		case <-done:
-			return int32(n.Load()), true
+			return int32(n.Load()), int32(nf.Load()), true
 		case <-ctx.Done():
 			<-done
-			return int32(n.Load()), false
+			return int32(n.Load()), int32(nf.Load()), false
 		}
 	}
 	t.Run("bulk", func(t *testing.T) {
 		fds := startOnPipe(t, renamed(t, "sleep", "vde_plug"), "30")
-		if calls, returned := follow(fds, 3*batchAbove, 10*time.Second); calls != 1 || !returned {
-			t.Errorf("bulk flow beside vde_plug: Bunch called %d times, Follow returned %v; want once, true", calls, returned)
+		if calls, nf, returned := follow(fds, 3*batchAbove, 10*time.Second); calls != 1 || nf != 1 || !returned {
+			t.Errorf("bulk flow beside vde_plug: Bunch called %d times, NoFragile %d, Follow returned %v; want once, once, true", calls, nf, returned)
 		}
 	})
 	t.Run("fragile peer", func(t *testing.T) {
 		fds := startOnPipe(t, renamed(t, "sleep", "wirefilter"), "30")
-		if calls, returned := follow(fds, 3*batchAbove, 10*time.Second); calls != 0 || !returned {
-			t.Errorf("bulk flow beside a wirefilter: Bunch called %d times, Follow returned %v; want never, true", calls, returned)
+		if calls, nf, returned := follow(fds, 3*batchAbove, 10*time.Second); calls != 0 || nf != 0 || !returned {
+			t.Errorf("bulk flow beside a wirefilter: Bunch called %d times, NoFragile %d, Follow returned %v; want never, never, true", calls, nf, returned)
 		}
 	})
 	t.Run("light", func(t *testing.T) {
 		fds := startOnPipe(t, renamed(t, "sleep", "vde_plug"), "30")
-		if calls, returned := follow(fds, normalBelow/2, 4*window); calls != 0 || returned {
-			t.Errorf("light flow: Bunch called %d times, Follow returned %v; want never, false", calls, returned)
+		if calls, nf, returned := follow(fds, normalBelow/2, 4*window); calls != 0 || nf != 1 || returned {
+			t.Errorf("light flow: Bunch called %d times, NoFragile %d, Follow returned %v; want never, once (peers known at the first window), false", calls, nf, returned)
+		}
+	})
+	t.Run("light beside a fragile peer", func(t *testing.T) {
+		fds := startOnPipe(t, renamed(t, "sleep", "wirefilter"), "30")
+		if calls, nf, returned := follow(fds, normalBelow/2, 4*window); calls != 0 || nf != 0 || !returned {
+			t.Errorf("light flow beside a wirefilter: Bunch called %d times, NoFragile %d, Follow returned %v; want never, never, true", calls, nf, returned)
 		}
 	})
 	t.Run("nothing to do", func(t *testing.T) {

@@ -32,6 +32,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/govde/govde/pkg/frame"
@@ -97,23 +98,43 @@ type Flow struct {
 	// says no, the process stays under (or goes back to) SCHED_OTHER. A wirefilter allows it only
 	// while transparent, since its delays need their wake-ups to preempt.
 	Allow func() bool
+	// NoFragile, when not nil, is called once, from Follow's goroutine, as soon as the peers on the
+	// pipes run their own programs and none is fragile: from the first window on, bulk flow or not.
+	// vplug then runs on one P (OneProc), which a peer such as vde2's wirefilter does not stand
+	// (a vplug that fast beside it made it stall in 4 of 5 TCP runs).
+	NoFragile func()
 }
 
 // Follow runs until ctx ends (or returns at once when it has nothing to do: mode is Normal or the
-// process does not run under SCHED_OTHER, and fl.Bunch is nil). It puts the process under
-// SCHED_BATCH while fl.Frames() grows by more than batchAbove per second and fl.Allow allows it, and
-// back under SCHED_OTHER when it grows by less than normalBelow or fl.Allow says no. When a bulk
-// flow first passes it looks at the peers on the pipes among fl.FDs: beside one that bunched
-// records break (FragilePeer) it returns, leaving the policy alone and never calling fl.Bunch;
-// otherwise it calls fl.Bunch. It looks only then because by that time the peers run their own
-// programs (a dpipe child or a command's shell has run what it was told to); while one has not, it
-// asks again at the next window.
+// process does not run under SCHED_OTHER, and fl.Bunch and fl.NoFragile are nil). It puts the
+// process under SCHED_BATCH while fl.Frames() grows by more than batchAbove per second and fl.Allow
+// allows it, and back under SCHED_OTHER when it grows by less than normalBelow or fl.Allow says no.
+// When a bulk flow first passes (with fl.NoFragile, at the first window already) it looks at the
+// peers on the pipes among fl.FDs: beside one that bunched records break (FragilePeer) it returns,
+// leaving the policy alone and never calling fl.Bunch or fl.NoFragile; otherwise it calls
+// fl.NoFragile, and fl.Bunch once the flow is a bulk one. It looks only then because by that time
+// the peers run their own programs (a dpipe child or a command's shell has run what it was told
+// to); while one has not, it asks again at the next window.
 func Follow(ctx context.Context, mode Mode, fl Flow) {
 	policy := mode == Batch && startedOther()
-	if !policy && fl.Bunch == nil {
+	if !policy && fl.Bunch == nil && fl.NoFragile == nil {
 		return
 	}
-	checked := false
+	// checked: the peers are known (fragile or not); bunched: fl.Bunch has been called.
+	checked, fragile, bunched := false, false, false
+	check := func() bool {
+		if !checked {
+			name, settled := FragilePeer(fl.FDs)
+			if !settled {
+				return false
+			}
+			checked, fragile = true, name != ""
+			if !fragile && fl.NoFragile != nil {
+				fl.NoFragile()
+			}
+		}
+		return true
+	}
 	t := time.NewTicker(window)
 	defer t.Stop()
 	batched := false
@@ -129,15 +150,18 @@ func Follow(ctx context.Context, mode Mode, fl Flow) {
 			n := fl.Frames()
 			rate := float64(n-last) / now.Sub(lastT).Seconds()
 			last, lastT = n, now
+			if fl.NoFragile != nil && check() && fragile {
+				return
+			}
 			bulk := rate > batchAbove
-			if bulk && !checked {
-				name, settled := FragilePeer(fl.FDs)
-				if name != "" {
-					return
-				}
-				if checked = settled; !checked {
+			if bulk && !bunched {
+				if !check() {
 					continue
 				}
+				if fragile {
+					return
+				}
+				bunched = true
 				if fl.Bunch != nil {
 					fl.Bunch()
 				}
@@ -160,14 +184,18 @@ func Follow(ctx context.Context, mode Mode, fl Flow) {
 
 // OneProc makes the Go runtime run the process's goroutines on one P (GOMAXPROCS 1), unless the
 // GOMAXPROCS environment variable chooses, and reports whether it runs on one now. A tool whose
-// work is one data-plane loop (see Waiter) calls it before the loop starts: its Waiter can then go
-// hot. The threads of system calls and of the runtime are not limited by it.
+// work is one data-plane loop (see Waiter) calls it before the loop starts or while it runs: its
+// Waiter can then go hot. The threads of system calls and of the runtime are not limited by it.
 func OneProc() bool {
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
+		procsChanged.Add(1)
 	}
 	return runtime.GOMAXPROCS(0) == 1
 }
+
+// procsChanged counts OneProc's changes of GOMAXPROCS, after which a Waiter looks at it again.
+var procsChanged atomic.Uint64
 
 // StreamFDs returns the descriptors of the endpoints that carry a VDE stream (stdin/stdout, a
 // command's pipes): where a peer may read the relay's records (Flow.FDs).

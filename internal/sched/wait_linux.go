@@ -107,7 +107,8 @@ type Waiter struct {
 	// what plug2tap's ppoll cost beyond vde_plug2tap's poll.
 	Rare int
 
-	single bool // GOMAXPROCS was 1 when the Waiter was made: it may go hot
+	single bool   // GOMAXPROCS was 1 when the Waiter was made or OneProc last ran: it may go hot
+	gen    uint64 // procsChanged when single was set
 	hot    bool
 	// evented says that the last wait gave events: the next Wait takes its start as lastEvent, which
 	// saves reading the clock after every wake-up.
@@ -137,9 +138,9 @@ var epoch = time.Now()
 // mono returns the time on the monotonic clock: one clock read, where time.Now reads two clocks.
 func mono() time.Duration { return time.Since(epoch) }
 
-// NewWaiter returns a cold Waiter; it may go hot if GOMAXPROCS is 1 now.
+// NewWaiter returns a cold Waiter; it may go hot if GOMAXPROCS is 1 now or after a later OneProc.
 func NewWaiter() *Waiter {
-	return &Waiter{single: runtime.GOMAXPROCS(0) == 1, lastYield: mono()}
+	return &Waiter{single: runtime.GOMAXPROCS(0) == 1, gen: procsChanged.Load(), lastYield: mono()}
 }
 
 // Hot reports whether the last Wait was hot.
@@ -230,6 +231,9 @@ func (w *Waiter) Wait(fds []unix.PollFd, timeout time.Duration) (int, syscall.Er
 		// yield (which may move the goroutine to another thread) is not in the way of a frame.
 		runtime.Gosched()
 		w.lastYield = now
+	}
+	if g := procsChanged.Load(); g != w.gen {
+		w.gen, w.single = g, runtime.GOMAXPROCS(0) == 1
 	}
 	if !w.single {
 		// Several Ps: a raw wait would cost a spinning thread at every yield (see Waiter).

@@ -239,3 +239,32 @@ func TestWaiterRare(t *testing.T) {
 		}
 	}
 }
+
+// TestWaiterAfterOneProc: a Waiter made on two Ps behaves as one made on one once OneProc has put the
+// process on one: idle, it parks; on events in a row, it goes hot.
+func TestWaiterAfterOneProc(t *testing.T) {
+	procs(t, 2)
+	t.Setenv("GOMAXPROCS", "")
+	fd, fds := eventfd(t)
+	w := NewWaiter()
+	defer w.Close()
+	if n := waitOK(t, w, fds, time.Millisecond); n != 0 || w.park != nil {
+		t.Fatalf("on two Ps, an idle Wait = %d, parked %v; want 0, not parked", n, w.park != nil)
+	}
+	if !OneProc() {
+		t.Fatal("OneProc did not put the process on one P")
+	}
+	if n := waitOK(t, w, fds, time.Millisecond); n != 0 || w.park == nil {
+		t.Fatalf("after OneProc, an idle Wait = %d, parked %v; want 0, parked", n, w.park != nil)
+	}
+	for i := range 3 {
+		post(fd)
+		if n := waitOK(t, w, fds, 5*time.Second); n != 1 {
+			t.Fatalf("after OneProc, Wait %d with an event = %d; want 1", i, n)
+		}
+		drain(fd)
+	}
+	if !w.Hot() {
+		t.Error("after OneProc, three events in a row did not make the Waiter hot")
+	}
+}
