@@ -81,6 +81,11 @@ const (
 	batchAbove  = 10000
 	normalBelow = 4000
 	window      = 250 * time.Millisecond
+	// idleWindow is Follow's window once no frame has passed for quietAfter windows in a row: a flow
+	// that starts is seen within it, and an idle tool on one P, parked, is not woken four times a
+	// second for nothing (each of Follow's ticks woke an idle vplug's runtime and its sysmon).
+	idleWindow = 2 * time.Second
+	quietAfter = 4
 )
 
 // A Flow is the relay that Follow watches.
@@ -114,7 +119,8 @@ type Flow struct {
 // leaving the policy alone and never calling fl.Bunch or fl.NoFragile; otherwise it calls
 // fl.NoFragile, and fl.Bunch once the flow is a bulk one. It looks only then because by that time
 // the peers run their own programs (a dpipe child or a command's shell has run what it was told
-// to); while one has not, it asks again at the next window.
+// to); while one has not, it asks again at the next window. Its windows are 250 ms long, and
+// idleWindow long once no frame has passed for a second, until frames pass again.
 func Follow(ctx context.Context, mode Mode, fl Flow) {
 	policy := mode == Batch && startedOther()
 	if !policy && fl.Bunch == nil && fl.NoFragile == nil {
@@ -139,6 +145,8 @@ func Follow(ctx context.Context, mode Mode, fl Flow) {
 	defer t.Stop()
 	batched := false
 	last, lastT := fl.Frames(), time.Now()
+	// quiet counts the windows in a row without a frame; period is the ticker's.
+	quiet, period := 0, window
 	for {
 		select {
 		case <-ctx.Done():
@@ -149,7 +157,20 @@ func Follow(ctx context.Context, mode Mode, fl Flow) {
 		case now := <-t.C:
 			n := fl.Frames()
 			rate := float64(n-last) / now.Sub(lastT).Seconds()
+			if n == last {
+				quiet++
+			} else {
+				quiet = 0
+			}
 			last, lastT = n, now
+			switch {
+			case quiet >= quietAfter && period != idleWindow:
+				period = idleWindow
+				t.Reset(period)
+			case quiet == 0 && period != window:
+				period = window
+				t.Reset(period)
+			}
 			if fl.NoFragile != nil && check() && fragile {
 				return
 			}
