@@ -98,10 +98,12 @@ func RawRead(fd int, b []byte) (int, syscall.Errno) {
 	return int(n), e
 }
 
-// arm sets tfd to expire after d (d > 0).
-func (p *parker) arm(d time.Duration) syscall.Errno {
+// RawTimerfdSet sets the timerfd fd to expire once, d (> 0) from now, without telling the runtime: a
+// data-plane loop's system call that the runtime saw would wake a sysmon that sleeps while the loop is
+// parked (see Waiter).
+func RawTimerfdSet(fd int, d time.Duration) syscall.Errno {
 	its := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
-	_, _, e := syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(p.tfd), 0,
+	_, _, e := syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(fd), 0,
 		uintptr(unsafe.Pointer(&its)), 0, 0, 0)
 	return e
 }
@@ -163,7 +165,7 @@ func (p *parker) wait(fds []unix.PollFd, timeout time.Duration) (n int, e syscal
 		return 0, 0, false
 	}
 	p.timed = timeout > 0
-	if p.timed && p.arm(timeout) != 0 {
+	if p.timed && RawTimerfdSet(p.tfd, timeout) != 0 {
 		return 0, 0, false
 	}
 	p.fds, p.n, p.e = fds, 0, 0

@@ -409,10 +409,10 @@ func (l *loop) runTimer() error {
 }
 
 // arm sets the timerfd to expire in d (> 0): a timerfd expires on time, with none of the lateness
-// (timer slack) the kernel allows a poll(2) timeout, and needs no wake-up ahead of the deadline.
+// (timer slack) the kernel allows a poll(2) timeout, and needs no wake-up ahead of the deadline. Raw,
+// as the loop's other system calls that cannot block (see sched.Waiter).
 func (l *loop) arm(d time.Duration) {
-	its := unix.ItimerSpec{Value: unix.NsecToTimespec(int64(d))}
-	if unix.TimerfdSettime(l.tfd, 0, &its, nil) != nil {
+	if sched.RawTimerfdSet(l.tfd, d) != 0 {
 		unix.Close(l.tfd) // cannot happen with a valid descriptor; fall back to poll timeouts
 		l.tfd = -1
 		l.fds[slotTimer].Fd = -1
