@@ -102,6 +102,13 @@ func (h *Host) Exec(t testing.TB, name string, args ...string) string {
 	return Run(t, "ip", append([]string{"netns", "exec", h.NS, name}, args...)...)
 }
 
+// SetMAC gives the host's TAP the MAC address mac (it may be up) and records it in h.MAC.
+func (h *Host) SetMAC(t testing.TB, mac string) {
+	t.Helper()
+	Run(t, "ip", "-n", h.NS, "link", "set", "dev", h.Tap, "address", mac)
+	h.MAC = mac
+}
+
 // PingOnce sends one ICMP echo request from the host to addr and waits at most 1 s for the reply.
 func (h *Host) PingOnce(addr string) error {
 	out, err := exec.Command("ip", "netns", "exec", h.NS, "ping", "-n", "-c", "1", "-W", "1", addr).CombinedOutput()
