@@ -7,8 +7,11 @@ package testutil
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,12 +73,11 @@ func ModuleRoot(t testing.TB) string {
 
 var (
 	binMu   sync.Mutex
-	binDir  string
 	binDone = map[string]string{}
 )
 
 // Bin returns the path of our binary cmd/<name>. It uses $GOVDE_BIN/<name> when GOVDE_BIN is set
-// (make test builds bin/ first), otherwise it builds the command once per test process.
+// (make test builds bin/ first), otherwise it builds the command once per test process into BinCache.
 func Bin(t testing.TB, name string) string {
 	t.Helper()
 	if d := os.Getenv("GOVDE_BIN"); d != "" {
@@ -90,21 +92,48 @@ func Bin(t testing.TB, name string) string {
 	if p, ok := binDone[name]; ok {
 		return p
 	}
-	if binDir == "" {
-		d, err := os.MkdirTemp("", "govde-bin-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		binDir = d
+	root := ModuleRoot(t)
+	dir, err := BinCache(root)
+	if err != nil {
+		t.Fatal(err)
 	}
-	p := filepath.Join(binDir, name)
-	cmd := exec.Command("go", "build", "-o", p, "./cmd/"+name)
-	cmd.Dir = ModuleRoot(t)
+	// Build beside the final name and rename over it, so that another test process building the same
+	// command at the same time, or running the one there, never sees a partial file.
+	p := filepath.Join(dir, name)
+	tmp := p + ".tmp-" + RandName("")
+	cmd := exec.Command("go", "build", "-o", tmp, "./cmd/"+name)
+	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(tmp)
 		t.Fatalf("go build ./cmd/%s: %v\n%s", name, err, out)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		os.Remove(tmp)
+		t.Fatal(err)
 	}
 	binDone[name] = p
 	return p
+}
+
+// BinCache returns the directory Bin builds into when GOVDE_BIN is unset: one per user and module root
+// in the temporary directory, shared by every test process, which rebuilds what it uses once (go's
+// build cache makes that quick) and so leaves nothing behind but one copy of each command. A directory
+// of that name that is not a private one of this user's is an error, not a place to run programs from.
+func BinCache(moduleRoot string) (string, error) {
+	sum := sha256.Sum256([]byte(moduleRoot))
+	d := filepath.Join(os.TempDir(), fmt.Sprintf("govde-bin-%d-%x", os.Getuid(), sum[:6]))
+	if err := os.Mkdir(d, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", err
+	}
+	fi, err := os.Lstat(d)
+	if err != nil {
+		return "", err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !fi.IsDir() || fi.Mode().Perm() != 0o700 || !ok || int(st.Uid) != os.Getuid() {
+		return "", fmt.Errorf("%s: not a directory of mode 0700 owned by uid %d; remove it", d, os.Getuid())
+	}
+	return d, nil
 }
 
 // RandName returns prefix followed by 8 random hex digits, for namespaces and interfaces
