@@ -157,6 +157,10 @@ func plugIn(ctx context.Context, c *cli.Context, cfg *config, mode sched.Mode, d
 		// On a stream, one P once the peers are known: not beside vde2's wirefilter, which a vplug
 		// that fast made stall in 4 of 5 TCP runs (see sched.FragilePeer).
 		fl.NoFragile = func() { sched.OneProc() }
+		// Beside vde2's wirefilter writing our input, no record longer than it passes is in step.
+		maxRecord := new(atomic.Int32)
+		rc.MaxRecord = maxRecord
+		fl.MaxRecord = func(n int) { maxRecord.Store(int32(n)) }
 	}
 	go sched.Follow(fctx, mode, fl)
 	if fast && len(fds) == 0 {

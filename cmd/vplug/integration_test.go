@@ -83,16 +83,25 @@ func (s *stdio) write(t *testing.T, f []byte) {
 // read reads one stream record, failing after d.
 func (s *stdio) read(t *testing.T, d time.Duration) []byte {
 	t.Helper()
+	b, err := s.tryRead(d)
+	if err != nil {
+		t.Fatalf("read record: %v", err)
+	}
+	return b
+}
+
+// tryRead reads one stream record, returning an error after d.
+func (s *stdio) tryRead(d time.Duration) ([]byte, error) {
 	s.out.SetReadDeadline(time.Now().Add(d))
 	var h [2]byte
 	if _, err := io.ReadFull(s.out, h[:]); err != nil {
-		t.Fatalf("read record header: %v", err)
+		return nil, err
 	}
 	b := make([]byte, binary.BigEndian.Uint16(h[:]))
 	if _, err := io.ReadFull(s.out, b); err != nil {
-		t.Fatalf("read record body: %v", err)
+		return nil, err
 	}
-	return b
+	return b, nil
 }
 
 func sameFrame(t *testing.T, what string, got, want []byte) {

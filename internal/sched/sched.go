@@ -108,6 +108,18 @@ type Flow struct {
 	// vplug then runs on one P (OneProc), which a peer such as vde2's wirefilter does not stand
 	// (a vplug that fast beside it made it stall in 4 of 5 TCP runs).
 	NoFragile func()
+	// MaxRecord, when not nil, is called once, from Follow's goroutine, when the fragile peer
+	// found writes into one of the pipes among FDs that the relay reads, with the longest record it
+	// ever writes (Peer.MaxRecord): a longer header read there means that its output lost step.
+	MaxRecord func(n int)
+}
+
+// A Peer is the fragile peer FragilePeer found, if any.
+type Peer struct {
+	Name string // its program's name; "" when there is none
+	// MaxRecord, when not 0, is the longest record it writes into a pipe among those looked at
+	// that we read (1521 for vde2's wirefilter).
+	MaxRecord int
 }
 
 // Follow runs until ctx ends (or returns at once when it has nothing to do: mode is Normal or the
@@ -123,20 +135,23 @@ type Flow struct {
 // idleWindow long once no frame has passed for a second, until frames pass again.
 func Follow(ctx context.Context, mode Mode, fl Flow) {
 	policy := mode == Batch && startedOther()
-	if !policy && fl.Bunch == nil && fl.NoFragile == nil {
+	if !policy && fl.Bunch == nil && fl.NoFragile == nil && fl.MaxRecord == nil {
 		return
 	}
 	// checked: the peers are known (fragile or not); bunched: fl.Bunch has been called.
 	checked, fragile, bunched := false, false, false
 	check := func() bool {
 		if !checked {
-			name, settled := FragilePeer(fl.FDs)
+			peer, settled := FragilePeer(fl.FDs)
 			if !settled {
 				return false
 			}
-			checked, fragile = true, name != ""
+			checked, fragile = true, peer.Name != ""
 			if !fragile && fl.NoFragile != nil {
 				fl.NoFragile()
+			}
+			if peer.MaxRecord > 0 && fl.MaxRecord != nil {
+				fl.MaxRecord(peer.MaxRecord)
 			}
 		}
 		return true

@@ -16,4 +16,4 @@ func startedOther() bool { return false }
 func setAll(from, to uint32) (int, error) { return 0, nil }
 
 // FragilePeer finds no peer where SCHED_BATCH does not exist.
-func FragilePeer(fds []int) (name string, settled bool) { return "", true }
+func FragilePeer(fds []int) (p Peer, settled bool) { return Peer{}, true }

@@ -136,6 +136,26 @@ func BinCache(moduleRoot string) (string, error) {
 	return d, nil
 }
 
+// Renamed copies the program prog (from PATH) to a file called name in a temporary directory and
+// returns its path: a process started from it has name as its command name. It skips the test when
+// prog is not installed.
+func Renamed(t testing.TB, prog, name string) string {
+	t.Helper()
+	src, err := exec.LookPath(prog)
+	if err != nil {
+		t.Skipf("skipped: %s not found", prog)
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(dst, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
 // RandName returns prefix followed by 8 random hex digits, for namespaces and interfaces
 // (keep prefix ≤ 7 bytes for interface names, whose limit is 15).
 func RandName(prefix string) string {

@@ -91,6 +91,7 @@ func joinFast(ctx context.Context, a, b frame.Endpoint, c *Config) (bool, error)
 		l.sides[i].out.wake = efd
 		l.sides[i].out.stream = l.sides[i].stream
 		l.sides[i].out.bunched = c.Bunched
+		l.sides[i].maxRecord = c.MaxRecord
 	}
 	c.Stats.FastPath.Store(true)
 
@@ -170,6 +171,19 @@ type side struct {
 	// until EAGAIN again.
 	lone     bool
 	lastRead uint64
+	// maxRecord, when not nil and positive, is the longest stream record read as in step
+	// (Config.MaxRecord); frame.MaxLen otherwise.
+	maxRecord *atomic.Int32
+}
+
+// limit returns the longest stream record read as in step.
+func (s *side) limit() int {
+	if s.maxRecord != nil {
+		if m := int(s.maxRecord.Load()); m > 0 {
+			return m
+		}
+	}
+	return frame.MaxLen
 }
 
 // init duplicates the descriptors of d; cnt counts the frames going to this side.
@@ -593,10 +607,11 @@ func (l *loop) readErr(e syscall.Errno) (more bool, err error) {
 }
 
 // parse delivers the complete records in src.in[start:end] while the destination has room; empty
-// records are skipped. A header declaring more than frame.MaxLen bytes means the stream has lost its
-// record boundaries: what was read is dropped (counted once as dropped and oversize) and parsing starts
-// again with the next read, as stream.Reader and vdeplug4 do.
+// records are skipped. A header declaring more than frame.MaxLen bytes (or src's Config.MaxRecord)
+// means the stream has lost its record boundaries: what was read is dropped (counted once as dropped
+// and oversize) and parsing starts again with the next read, as stream.Reader and vdeplug4 do.
 func (l *loop) parse(src *side, o *outq, dir Dir) error {
+	limit := src.limit()
 	for {
 		if src.end-src.start < hdrLen || !o.room() || l.held(dir) > 0 {
 			return o.err
@@ -606,7 +621,7 @@ func (l *loop) parse(src *side, o *outq, dir Dir) error {
 		case n == 0:
 			src.start += hdrLen
 			continue
-		case n > frame.MaxLen:
+		case n > limit:
 			o.c.Drops.Add(1)
 			o.c.Oversize.Add(1)
 			src.start = src.end
@@ -629,7 +644,7 @@ func (s *side) complete() bool {
 		return false
 	}
 	n := int(binary.BigEndian.Uint16(s.in[s.start:]))
-	return n > frame.MaxLen || s.end-s.start >= hdrLen+n
+	return n > s.limit() || s.end-s.start >= hdrLen+n
 }
 
 // deliver applies the runt policy and the hook to f and queues it on o (whose lock the caller holds).

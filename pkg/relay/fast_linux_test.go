@@ -309,6 +309,45 @@ func TestStreamOversizeResync(t *testing.T) {
 	}
 }
 
+// TestStreamMaxRecord: while Config.MaxRecord holds 1521, a 1600-byte record's header counts as
+// oversize and drops what came with it; the record of the next write is delivered. Set to 0, the
+// same 1600-byte record passes.
+func TestStreamMaxRecord(t *testing.T) {
+	str, strPeer := newRawEP(t, unix.SOCK_STREAM)
+	dg, dgPeer := newRawEP(t, unix.SOCK_DGRAM)
+	var st Stats
+	max := new(atomic.Int32)
+	max.Store(1521)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := startJoin(ctx, str, dg, &Config{Stats: &st, MaxRecord: max})
+	long := append(append([]byte(nil), payload...), payload[:86]...) // 1600 bytes
+	f1, f2, f3 := payload[:60], payload[100:160], long[:1521]
+	sendRaw(t, strPeer, append(append(record(f1), record(long)...), record(f2)...))
+	buf := make([]byte, frame.MaxLen)
+	if n := recvRaw(t, dgPeer, buf); !bytes.Equal(buf[:n], f1) {
+		t.Fatalf("first frame: got % x, want % x", buf[:n], f1)
+	}
+	ab := &st.Dir[AtoB]
+	testutil.Eventually(t, 5*time.Second, "the 1600-byte header counted as oversize", func() bool {
+		return ab.Oversize.Load() == 1
+	})
+	sendRaw(t, strPeer, record(f3)) // 1521 bytes: in step
+	if n := recvRaw(t, dgPeer, buf); !bytes.Equal(buf[:n], f3) {
+		t.Fatalf("after the oversize header: got %d bytes, want the %d of the next record", n, len(f3))
+	}
+	max.Store(0)
+	sendRaw(t, strPeer, record(long))
+	if n := recvRaw(t, dgPeer, buf); !bytes.Equal(buf[:n], long) {
+		t.Fatalf("with MaxRecord 0: got %d bytes, want the 1600-byte record", n)
+	}
+	cancel()
+	waitJoin(t, errc)
+	if !st.FastPath.Load() || ab.Frames.Load() != 3 || ab.Oversize.Load() != 1 || ab.Drops.Load() != 1 {
+		t.Errorf("fast %v frames %d oversize %d drops %d; want true 3 1 1",
+			st.FastPath.Load(), ab.Frames.Load(), ab.Oversize.Load(), ab.Drops.Load())
+	}
+}
+
 // A switch queue that is full holds the TAP side back: nothing is dropped, order is kept. The same
 // from a stream to a full datagram socket (a cable's records into a switch port: a full sendmmsg ring
 // with a buffer full of records behind it).

@@ -119,6 +119,15 @@ type Config struct {
 	// cost a cable far fewer system calls and context switches. The fast path reads it before every
 	// write; the goroutine path writes one record per write anyway.
 	Bunched *atomic.Bool
+	// MaxRecord, when not nil and holding a positive value, is the longest record a stream input is
+	// read as in step with: a longer header drops what was read with it, as one declaring more than
+	// frame.MaxLen bytes does (Counters.Oversize). The owner sets it once it knows that the stream's
+	// writer never writes longer records, so that a header its writer corrupted is found out more
+	// often: vplug sets it to 1521 when vde2's wirefilter writes its input (sched.Follow's
+	// Flow.MaxRecord), whose overlapping buffers can give a record the first two bytes of another
+	// frame's destination MAC as its length. The fast path reads it before every parse; the goroutine
+	// path (not Linux, where no such peer is looked for) does not.
+	MaxRecord *atomic.Int32
 }
 
 // Join copies frames both ways between a and b until one side ends or ctx is done, then closes both and
