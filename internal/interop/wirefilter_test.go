@@ -137,7 +137,8 @@ func TestDpipeCable(t *testing.T) {
 var rttRe = regexp.MustCompile(`time=([0-9.]+) ms`)
 
 // TestRealWirefilterCable: the real wirefilter in the middle of a cable of our dpipe and vplugs,
-// "dpipe vplug vde://SW1 = wirefilter = vplug vde://SW2", carries a TCP payload both ways intact.
+// "dpipe vplug vde://SW1 = wirefilter = vplug vde://SW2", carries a TCP payload one way, the other,
+// and both at once, intact.
 //
 // The original reads its pipes 2048 bytes at a time and has two bugs in putting back together a record
 // that such a read cut. When a read ends one byte into a record header, it takes the second byte from
@@ -145,17 +146,19 @@ var rttRe = regexp.MustCompile(`time=([0-9.]+) ms`)
 // buffer of the right-to-left direction starts two bytes into the left-to-right one's. When both
 // directions have a cut record pending at once, each overwrites the other: the left-to-right frame
 // gets bytes of the other record, and the right-to-left record goes out with the first two bytes of the
-// left-to-right frame, its destination MAC, as its length header. A reader (vde_plug and our vplug
-// alike) that sees an impossible length (over 9234) drops what it read and starts again at the next
-// read, which is in step; but when those two MAC bytes read as a possible length, it takes that many
-// bytes as a record and loses step. On a flow of small ACKs it can stay out of step for good: the TCP
-// flow stalls until the cable is started again. So whether a busy cable of the original stalls is
-// decided by the hosts' MACs: with kernel-chosen MACs 9 first bytes in 64 make a possible length (a
-// failed CI run had three cables in a row stall with the same two hosts); with 0a:00:… and 06:00:… the
-// cable stalled in 7 of 20 runs of 8 MB (ours) and 6 of 20 (vde2's dpipe and vde_plug), and with
-// QEMU's 52:54:00:… (0x5254 is impossible) in none of 30, under load. The hosts here use QEMU's
-// prefix, as VMs on VDE do. Built from vde2's source with the two buffers apart, the cable stalled in
-// 0 of 38 runs of 1-3 s of iperf3 on our test machine; built as it is, in 6 of 38.
+// left-to-right frame, its destination MAC, as its length header. A reader that sees an impossible
+// length drops what it read and starts again at the next read, which is in step; but when those two
+// MAC bytes read as a possible length, it takes that many bytes as a record and loses step, and on a
+// flow of small ACKs it can stay out of step for good: the TCP flow stalls until the cable is started
+// again. So the hosts' MACs decide whether a busy cable of the original stalls. vde_plug takes any
+// length up to 9234 as possible: the MACs here, 0a:00:… and 06:00:… (2560 and 1536), stalled vde2's
+// own dpipe and vde_plug in 6 of 20 runs of 8 MB each way, and our vplugs in 7 of 20 while they did the
+// same. Ours now know vde2's wirefilter never writes a record over 1521 bytes (sched.FragilePeer) and
+// take a longer header as lost step: with the same MACs, 0 of 22 (the kernel's random MACs: 9 first
+// bytes in 64 read as a length under 9234, 1 in 64 under 1521; QEMU's 52:54 never). A failed CI run
+// had three cables in a row stall with the same two hosts before that. Built from vde2's source with
+// the two buffers apart, the cable stalled in 0 of 38 runs of 1-3 s of iperf3; built as it is, in 6
+// of 38. TestMaxRecordBesideWirefilter (cmd/vplug) is the exact guard of the 1521-byte limit.
 //
 // Our plugs stay out of the first bug (they write whole records of at most 2048 bytes to a pipe, so a
 // wirefilter that keeps up never cuts a header; their reader drops what it read with an impossible
@@ -175,8 +178,8 @@ func TestRealWirefilterCable(t *testing.T) {
 	sw2 := startSwitch(t, realSwitch)
 	a := newHost(t, sw1.Dir, 0, "198.18.5.1/24")
 	b := newHost(t, sw2.Dir, 0, "198.18.5.2/24")
-	a.SetMAC(t, "52:54:00:5e:05:01")
-	b.SetMAC(t, "52:54:00:5e:05:02")
+	a.SetMAC(t, "0a:00:00:5e:05:01")
+	b.SetMAC(t, "06:00:00:5e:05:02")
 	const attempts = 3
 	for i := 1; ; i++ {
 		cable := testutil.Start(t, nil, dpipe, plug, "vde://"+sw1.Dir, "=", wf, "=", plug, "vde://"+sw2.Dir)
@@ -185,10 +188,13 @@ func TestRealWirefilterCable(t *testing.T) {
 			err = b.PingWithin(a.IP, 10*time.Second)
 		}
 		if err == nil {
-			err = testutil.TryTransferBoth(t, a.NS, b.NS, b.IP, 8<<20, 30*time.Second)
+			err = testutil.TryTransfer(t, a.NS, b.NS, b.IP, 8<<20, 30*time.Second)
 		}
 		if err == nil {
-			err = testutil.TryTransferBoth(t, b.NS, a.NS, a.IP, 8<<20, 30*time.Second)
+			err = testutil.TryTransfer(t, b.NS, a.NS, a.IP, 8<<20, 30*time.Second)
+		}
+		if err == nil {
+			err = testutil.TryTransferBoth(t, a.NS, b.NS, b.IP, 8<<20, 30*time.Second)
 		}
 		if err == nil {
 			return

@@ -70,6 +70,19 @@ func TransferBoth(t testing.TB, nsA, nsB, dstIP string, n int, timeout time.Dura
 // a side that did not arrive intact or in time) as its error instead of failing the test.
 func TryTransferBoth(t testing.TB, nsA, nsB, dstIP string, n int, timeout time.Duration) error {
 	t.Helper()
+	return tryTransfer(t, nsA, nsB, dstIP, n, n, timeout)
+}
+
+// TryTransfer is TryTransferBoth with the n bytes going from nsA to nsB only: the other way carries
+// nothing but TCP's acknowledgements (and the end of the stream).
+func TryTransfer(t testing.TB, nsA, nsB, dstIP string, n int, timeout time.Duration) error {
+	t.Helper()
+	return tryTransfer(t, nsA, nsB, dstIP, n, 0, timeout)
+}
+
+// tryTransfer sends n bytes from nsA to nsB and m bytes back over one connection, at the same time.
+func tryTransfer(t testing.TB, nsA, nsB, dstIP string, n, m int, timeout time.Duration) error {
+	t.Helper()
 	var ln net.Listener
 	var err error
 	InNetns(t, nsB, func() { ln, err = net.Listen("tcp", net.JoinHostPort(dstIP, "0")) })
@@ -94,7 +107,7 @@ func TryTransferBoth(t testing.TB, nsA, nsB, dstIP string, n int, timeout time.D
 	c.SetDeadline(deadline)
 	s.SetDeadline(deadline)
 
-	ab, ba := Payload(n, 1), Payload(n, 2)
+	ab, ba := Payload(n, 1), Payload(m, 2)
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	send := func(conn net.Conn, p []byte, what string) {
