@@ -26,6 +26,9 @@ type parker struct {
 	rc    syscall.RawConn
 	regs  map[int32]uint32 // the descriptors registered in ep, with their events
 	next  map[int32]uint32
+	// last is the poll set of the last watch that succeeded (descriptors and events): the same set
+	// again, as a loop's idle waits most often are, needs no map work.
+	last []unix.PollFd
 	// stale says that a descriptor in regs may have been closed since, its number reused (Waiter.Forget).
 	stale bool
 	fds   []unix.PollFd // the poll set of the wait in progress
@@ -74,10 +77,14 @@ func newParker(w *Waiter) *parker {
 		if p.n != 0 || p.e != 0 {
 			return true
 		}
-		// Expired: the timeout. (A timer of an earlier wait that expired unread is rearmed, and its
-		// count reset, by the next timed wait; an untimed one ignores it.)
+		// Expired: the timeout. An untimed wait does not look (a system call before every park, on the
+		// CPU the frame just sent must wait for): a timer of an earlier wait that expired unread
+		// wakes nobody again, and the next timed wait rearms it and resets its count.
+		if !p.timed {
+			return false
+		}
 		n, e := RawRead(p.tfd, drain[:])
-		return p.timed && e == 0 && n == len(drain)
+		return e == 0 && n == len(drain)
 	}
 	return p
 }
@@ -112,6 +119,9 @@ func RawTimerfdSet(fd int, d time.Duration) syscall.Errno {
 // descriptor whose events are those registered last time is left alone, unless Waiter.Forget was called
 // since (a number may then name another file).
 func (p *parker) watch(fds []unix.PollFd) bool {
+	if !p.stale && samePollSet(fds, p.last) {
+		return true
+	}
 	clear(p.next)
 	for i := range fds {
 		if fd := fds[i].Fd; fd >= 0 {
@@ -146,6 +156,23 @@ func (p *parker) watch(fds []unix.PollFd) bool {
 	}
 	p.regs, p.next = p.next, p.regs
 	p.stale = false
+	p.last = p.last[:0]
+	for _, f := range fds {
+		p.last = append(p.last, unix.PollFd{Fd: f.Fd, Events: f.Events})
+	}
+	return true
+}
+
+// samePollSet reports whether a and b watch the same descriptors for the same events, in order.
+func samePollSet(a, b []unix.PollFd) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Fd != b[i].Fd || a[i].Events != b[i].Events {
+			return false
+		}
+	}
 	return true
 }
 

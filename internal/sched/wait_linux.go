@@ -227,14 +227,18 @@ func (w *Waiter) Wait(fds []unix.PollFd, timeout time.Duration) (int, syscall.Er
 		}
 		now = end
 	}
-	if now-w.lastYield >= YieldEvery {
-		// After the frames that woke the loop have gone on and before it waits again, so that the
-		// yield (which may move the goroutine to another thread) is not in the way of a frame.
-		runtime.Gosched()
-		w.lastYield = now
-	}
 	if g := procsChanged.Load(); g != w.gen {
 		w.gen, w.single = g, runtime.GOMAXPROCS(0) == 1
+	}
+	if now-w.lastYield >= YieldEvery {
+		// After the frames that woke the loop have gone on and before it waits again, so that the
+		// yield (which may move the goroutine to another thread) is not in the way of a frame. A
+		// wait about to park hands the P back anyway (or finds events at once, and then the loop
+		// soon goes hot, whose waits yield).
+		if !w.single || timeout == 0 || w.noPark {
+			runtime.Gosched()
+		}
+		w.lastYield = now
 	}
 	if !w.single {
 		// Several Ps: a raw wait would cost a spinning thread at every yield (see Waiter).
