@@ -31,11 +31,11 @@
 // and does the stream framing itself: several records per read and per write (at most 2048 bytes of
 // whole records per write to a pipe until Config.Bunched says no reader needs that), a partial record
 // kept for the next read; a header declaring more than frame.MaxLen bytes (or Config.MaxRecord)
-// drops what was read, counted in Counters.Oversize, as stream.Reader does. A datagram socket (a VDE data socket) is read
-// with recvmmsg and written with sendmmsg, up to 32 frames per call; what a batch read queued is
-// written when the batch ends, and the frames of a TAP packet as soon as it is read, so a lone frame
-// (a ping) waits for nothing; a TAP that gave one packet is not read again until poll(2) says so. A
-// datagram longer than frame.MaxLen is dropped and counted in Counters.Oversize. No frame costs a
-// hand-off between threads through the runtime poller.
+// drops what was read, counted in Counters.Oversize, as stream.Reader does. A datagram socket (a VDE
+// data socket) is read with recvmmsg and written with sendmmsg, up to 32 frames per call; what a batch
+// read queued is written when the batch ends, and the frames of a TAP packet as soon as it is read, so
+// a lone frame (a ping) waits for nothing; a TAP that gave one packet is not read again until poll(2)
+// says so. A datagram longer than frame.MaxLen is dropped and counted in Counters.Oversize. No frame
+// costs a hand-off between threads through the runtime poller.
 // Stats.FastPath tells which path ran. Neither path allocates per frame.
 package relay
