@@ -4,6 +4,7 @@ package sched
 
 import (
 	"os"
+	"slices"
 	"syscall"
 	"time"
 	"unsafe"
@@ -156,24 +157,13 @@ func (p *parker) watch(fds []unix.PollFd) bool {
 	}
 	p.regs, p.next = p.next, p.regs
 	p.stale = false
-	p.last = p.last[:0]
-	for _, f := range fds {
-		p.last = append(p.last, unix.PollFd{Fd: f.Fd, Events: f.Events})
-	}
+	p.last = append(p.last[:0], fds...)
 	return true
 }
 
 // samePollSet reports whether a and b watch the same descriptors for the same events, in order.
 func samePollSet(a, b []unix.PollFd) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Fd != b[i].Fd || a[i].Events != b[i].Events {
-			return false
-		}
-	}
-	return true
+	return slices.EqualFunc(a, b, func(x, y unix.PollFd) bool { return x.Fd == y.Fd && x.Events == y.Events })
 }
 
 // epollCtl runs epoll_ctl(2) without telling the runtime (it does not block): a system call that
