@@ -15,20 +15,23 @@ import (
 
 func TestEndpointCloseFlushesAndDeactivates(t *testing.T) {
 	s := newSwitch(t, Config{})
-	var evs []Event
-	evc := make(chan Event, 100)
-	cancel := s.Subscribe(func(e Event) { evc <- e })
+	var log eventLog
+	cancel := s.Subscribe(log.event)
 	defer cancel()
 	a, b := addHost(t, s, 0), addHost(t, s, 0)
 	a.send(eth(frame.Broadcast, mac(0xd1), 60))
 	b.expect(eth(frame.Broadcast, mac(0xd1), 60))
 	a.ep.Close()
 	// The port goes inactive first and its MAC entries are flushed right after, outside the switch
-	// lock, so both are waited for.
+	// lock, so both are waited for, and the flush's event too: it is sent after the entry is gone,
+	// and the next host must not join before it.
+	hashDel := Event{Kind: EventHashDel, Port: 1, MAC: mac(0xd1)}
 	Eventually(t, func() bool {
 		p, _ := s.Port(a.port)
 		_, ok := s.FindHash(mac(0xd1), 0)
-		return !p.Active && !ok
+		log.mu.Lock()
+		defer log.mu.Unlock()
+		return !p.Active && !ok && slices.Contains(log.evs, hashDel)
 	})
 	p, err := s.Port(a.port)
 	if err != nil || p.Active || p.In.Pkts != 1 {
@@ -42,12 +45,8 @@ func TestEndpointCloseFlushesAndDeactivates(t *testing.T) {
 	if c.port != a.port {
 		t.Errorf("new host on port %d, want reuse of %d", c.port, a.port)
 	}
-	Eventually(t, func() bool { return len(evc) >= 10 })
 	cancel()
-	close(evc)
-	for e := range evc {
-		evs = append(evs, e)
-	}
+	evs, _ := log.take()
 	want := []Event{
 		{Kind: EventPortAdd, Port: 1}, {Kind: EventEndpointAdd, Port: 1, Endpoint: 1},
 		{Kind: EventPortDescr, Port: 1, Endpoint: 1, Descr: "host0"},
@@ -55,7 +54,7 @@ func TestEndpointCloseFlushesAndDeactivates(t *testing.T) {
 		{Kind: EventPortDescr, Port: 2, Endpoint: 2, Descr: "host0"},
 		{Kind: EventHashAdd, Port: 1, MAC: mac(0xd1)},
 		{Kind: EventEndpointDel, Port: 1, Endpoint: 1}, {Kind: EventPortDel, Port: 1},
-		{Kind: EventHashDel, Port: 1, MAC: mac(0xd1)},
+		hashDel,
 	}
 	if len(evs) < len(want) || !slices.Equal(evs[:len(want)], want) {
 		t.Errorf("events =\n%+v\nwant\n%+v", evs, want)
