@@ -123,6 +123,9 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := sched.SetHot(os.Getenv(sched.HotEnvVar)); err != nil {
+		return cmdutil.Exitf(1, "%v", err)
+	}
 	opts := daemon.Options{Name: "plug2tap", Background: cfg.daemon, Pidfile: cfg.pidfile, Timeout: daemonTimeout}
 	return daemon.Run(c.Context, opts, func(ctx context.Context, d *daemon.Process) error {
 		return serve(ctx, cfg, d)

@@ -70,6 +70,9 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}
+	if err := sched.SetHot(os.Getenv(sched.HotEnvVar)); err != nil {
+		return cmdutil.Exitf(1, "%v", err)
+	}
 	opts := daemon.Options{Name: c.App.Name, Background: cfg.daemon, Pidfile: cfg.pidfile, Timeout: daemonTimeout,
 		Chdir: daemon.KeepDir} // relative URLs and paths keep their meaning (man/vplug.1)
 	return daemon.Run(c.Context, opts, func(ctx context.Context, d *daemon.Process) error {

@@ -48,6 +48,9 @@ func serve(c *cli.Context, cfg *config) error {
 	if err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}
+	if err := sched.SetHot(os.Getenv(sched.HotEnvVar)); err != nil {
+		return cmdutil.Exitf(1, "%v", err)
+	}
 	cfg.sched = mode
 	descr := vde.Description(descrPrefix) // the pid is taken before daemonizing, as in the reference
 	opts := daemon.Options{Name: c.App.Name, Background: cfg.daemon, Pidfile: cfg.pidfile,

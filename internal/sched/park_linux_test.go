@@ -26,7 +26,7 @@ func waitOK(t *testing.T, w *Waiter, fds []unix.PollFd, timeout time.Duration) i
 }
 
 // heat posts events on fd until w is hot (it goes hot on the third event in a row that comes
-// within HotFor of the one before).
+// within testHot of the one before).
 func heat(t *testing.T, w *Waiter, fd int, fds []unix.PollFd) {
 	t.Helper()
 	for range 10 {
@@ -66,7 +66,7 @@ func keepHot(t *testing.T, w *Waiter, fd int, fds []unix.PollFd) {
 func TestWaiterParks(t *testing.T) {
 	procs(t, 1)
 	fd, fds := eventfd(t)
-	w := NewWaiter()
+	w := testWaiter()
 	defer w.Close()
 
 	start := time.Now()
@@ -88,7 +88,7 @@ func TestWaiterParks(t *testing.T) {
 			t.Fatalf("parked Wait woken by another goroutine = %d, %+v", n, fds)
 		}
 		drain(fd)
-		time.Sleep(2 * HotFor) // idle again
+		time.Sleep(2 * testHot) // idle again
 	}
 	post(fd)
 	if n := waitOK(t, w, fds, 5*time.Second); n != 1 {
@@ -101,7 +101,7 @@ func TestWaiterParks(t *testing.T) {
 	if n := waitOK(t, w, out, 5*time.Second); n != 1 || out[0].Revents != unix.POLLOUT {
 		t.Fatalf("Wait for POLLOUT = %d, %+v", n, out)
 	}
-	time.Sleep(2 * HotFor)
+	time.Sleep(2 * testHot)
 	if n := waitOK(t, w, fds, 20*time.Millisecond); n != 0 {
 		t.Fatalf("Wait for POLLIN alone on an empty eventfd = %d, %+v", n, fds)
 	}
@@ -126,7 +126,7 @@ func TestWaiterParks(t *testing.T) {
 	drain(other)
 
 	// The timer of a timed wait that an event ended expires later: it does not end an untimed wait.
-	time.Sleep(2 * HotFor)
+	time.Sleep(2 * testHot)
 	go func() {
 		time.Sleep(time.Millisecond)
 		post(fd)
@@ -136,7 +136,7 @@ func TestWaiterParks(t *testing.T) {
 	}
 	drain(fd)
 	go func() {
-		time.Sleep(3 * HotFor) // the 5-ms timer has long expired by then
+		time.Sleep(3 * testHot) // the 5-ms timer has long expired by then
 		post(fd)
 	}()
 	if n := waitOK(t, w, fds, -1); n != 1 {
@@ -150,20 +150,20 @@ func TestWaiterParks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	time.Sleep(2 * HotFor)
+	time.Sleep(2 * testHot)
 	reg := append(fds[:1:1], unix.PollFd{Fd: int32(f.Fd()), Events: unix.POLLIN})
 	if n := waitOK(t, w, reg, 5*time.Second); n != 1 || reg[1].Revents&unix.POLLIN == 0 {
 		t.Fatalf("Wait with a regular file = %d, %+v", n, reg)
 	}
 }
 
-// TestWaiterGoesHot: events in a row, each within HotFor of the last, make a parked Waiter hot; its
-// hot waits are then bounded (sysmon may sleep since the park), and it goes idle after HotFor without
+// TestWaiterGoesHot: events in a row, each within testHot of the last, make a parked Waiter hot; its
+// hot waits are then bounded (sysmon may sleep since the park), and it goes idle after testHot without
 // an event; kept hot for trustAfter, it lets them go unbounded.
 func TestWaiterGoesHot(t *testing.T) {
 	procs(t, 1)
 	fd, fds := eventfd(t)
-	w := NewWaiter()
+	w := testWaiter()
 	defer w.Close()
 	post(fd)
 	if n := waitOK(t, w, fds, -1); n != 1 || w.Hot() {
@@ -175,11 +175,11 @@ func TestWaiterGoesHot(t *testing.T) {
 		t.Fatal("hot after a park, the Waiter's waits are not bounded")
 	}
 	start := time.Now()
-	if n := waitOK(t, w, fds, 3*HotFor); n != 0 || w.Hot() {
-		t.Fatalf("Wait(3*HotFor) without events = %d, hot %v; want a timeout, idle", n, w.Hot())
+	if n := waitOK(t, w, fds, 3*testHot); n != 0 || w.Hot() {
+		t.Fatalf("Wait(3*testHot) without events = %d, hot %v; want a timeout, idle", n, w.Hot())
 	}
-	if d := time.Since(start); d < 3*HotFor {
-		t.Errorf("Wait(3*HotFor) returned after %v", d)
+	if d := time.Since(start); d < 3*testHot {
+		t.Errorf("Wait(3*testHot) returned after %v", d)
 	}
 	heat(t, w, fd, fds)
 	keepHot(t, w, fd, fds)

@@ -218,6 +218,34 @@ func Follow(ctx context.Context, mode Mode, fl Flow) {
 	}
 }
 
+// HotFor is how long a data-plane loop on one P stays hot after its last frame (see Waiter), unless
+// HotEnvVar says otherwise: long enough for the frames of a ping every second (ping's default) to
+// find it hot.
+const HotFor = 1500 * time.Millisecond
+
+// HotEnvVar names the environment variable that sets how long a data-plane loop stays hot after its
+// last frame: a duration such as "1.5s" or "10ms" ("0": never hot, every idle wait parks).
+const HotEnvVar = "GOVDE_HOT"
+
+// hotWindow is the hot window of new Waiters, in nanoseconds (SetHot).
+var hotWindow atomic.Int64
+
+func init() { hotWindow.Store(int64(HotFor)) }
+
+// SetHot sets the hot window of the Waiters made from now on from v, the value of HotEnvVar ("" is
+// HotFor).
+func SetHot(v string) error {
+	d := HotFor
+	if v != "" {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil || d < 0 {
+			return fmt.Errorf("%s=%q: want a duration such as 1.5s or 10ms, or 0", HotEnvVar, v)
+		}
+	}
+	hotWindow.Store(int64(d))
+	return nil
+}
+
 // OneProc makes the Go runtime run the process's goroutines on one P (GOMAXPROCS 1), unless the
 // GOMAXPROCS environment variable chooses, and reports whether it runs on one now. A tool whose
 // work is one data-plane loop (see Waiter) calls it before the loop starts or while it runs: its

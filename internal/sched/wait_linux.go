@@ -22,8 +22,6 @@ const (
 	// yielding first brought that to 1,300-1,900 calls and 30-60 signals, and the CPU per Mbit/s
 	// down by a quarter.
 	YieldEvery = 5 * time.Millisecond
-	// HotFor is how long a Waiter stays hot (see Waiter) after its last event.
-	HotFor = 10 * time.Millisecond
 	// maxUnyielded bounds a hot wait when the runtime sends no preemption signals
 	// (GODEBUG=asyncpreemptoff=1): it ends at most this long after the last yield, so that the
 	// loop passes through the scheduler before sysmon's 10 ms. Not YieldEvery: a wait cut at the
@@ -53,12 +51,12 @@ func asyncPreemptOff(godebug string) bool {
 // plane). It yields to the Go scheduler every YieldEvery, before a wait.
 //
 // When the process runs on one P (GOMAXPROCS 1, see OneProc), a Waiter that frames keep busy (see
-// below for when it goes hot) is hot until HotFor passes without an event: it waits without telling
-// the runtime (a raw system call), keeping its P. A waiting loop then costs the runtime nothing: its
-// P is not taken away by sysmon, so the loop does not have to take it back when a frame arrives, and
-// a yield has no idle P to start a thread for, so the goroutine neither wakes another thread nor
-// moves to it. Measured through one vswitch
-// between two plug2taps on a 2-core VM, six alternating rounds of 600 pings every 2 ms: the median
+// below for when it goes hot) is hot until its window (HotFor, or GOVDE_HOT: SetHot) passes without
+// an event: it waits without telling the runtime (a raw system call), keeping its P. A waiting loop
+// then costs the runtime little: its P is not taken away by sysmon, so the loop does not have to
+// take it back when a frame arrives, and a yield has no idle P to start a thread for, so the
+// goroutine neither wakes another thread nor moves to it. Measured through one vswitch between two
+// plug2taps on a 2-core VM, six alternating rounds of 600 pings every 2 ms: the median
 // round trip went from 0.183-0.195 to 0.162-0.169 ms (vde_switch and vde_plug2tap: 0.151-0.160),
 // the futex calls of each process from about 330 to 8 per 500 pings, and the CPU time per ping of
 // the three processes from 195 to 180 µs (the C tools: 115). With several Ps a raw wait gains
@@ -74,7 +72,8 @@ func asyncPreemptOff(godebug string) bool {
 // 1.25 → 1.11, CPU time per ping 1.40 → 1.28.
 //
 // Other goroutines run at the loop's yields: at most YieldEvery apart while frames flow, within
-// about 20 ms while the loop waits hot for none (a console connection, a signal, a timer).
+// about 20 ms while the loop waits hot for none (a console connection, a signal, a timer), within
+// trustAfter (50 ms) once it goes hot after a park.
 //
 // Idle, the Waiter parks: its goroutine waits in the Go runtime's network poller, on an epoll
 // instance that watches the poll set (parker), and hands its P back. With every P idle, sysmon sleeps
@@ -87,13 +86,26 @@ func asyncPreemptOff(godebug string) bool {
 // finds the loop parked waits a little longer for it (median round trip 0.38-0.52 → 0.56 ms at 20
 // ms, the same at 2 and 50 ms).
 //
-// A parked Waiter goes hot again on the third event in a row that comes within HotFor of the one
-// before (an isolated frame, a ping's request and its answer, does not make it hot). sysmon may
+// A parked Waiter goes hot again on the third event in a row that comes within the window of the
+// one before (an isolated frame, a ping's request and its answer, does not make it hot). sysmon may
 // sleep since the park and would not end a hot wait: until the Waiter has been hot for trustAfter,
-// its hot waits end HotFor after the last event (a kernel timer each); then a system call the
-// runtime sees wakes sysmon, if it sleeps, and hot waits go without a timeout again. Every system
-// call of the loop that cannot block is raw for the same reason: one the runtime sees wakes a
-// sleeping sysmon, which then starts over at its shortest tick.
+// its hot waits end by a timeout (a kernel timer each) at trustAfter, or the window after the last
+// event; then a system call the runtime sees wakes sysmon, if it sleeps, and hot waits go without a
+// timeout again. Every system call of the loop that cannot block is raw for the same reason: one the
+// runtime sees wakes a sleeping sysmon, which then starts over at its shortest tick.
+//
+// The window was 10 ms until 2026-12-06, night. A frame that finds the loop parked costs the Go
+// runtime's wake-up of a goroutine (10-13 µs per hop on this project's VM, against 5 for a C
+// program's poll) and the park after it, several system calls and some scheduler work: pings every
+// 0.1 s through one switch between two plug2taps took 1.3-1.4 times the C tools' round trip, pings
+// every second 2-2.4 times (1.12-1.37 ms against 0.46-0.57). With the window 1.5 s (HotFor) a ping
+// every second finds every loop of the path hot (two sets of 8 and 6 alternating rounds of 100 pings
+// every 0.1 s: medians of the rounds' ratios to the C tools 0.99 and 1.13, against 1.34 and 1.41
+// parked; every second 0.48-0.51 ms against the C tools' 0.46-0.57). The price is what a hot wait costs the runtime while no frame
+// comes: sysmon does not sleep and ticks every 10 ms, and preempts the loop with a signal every 10
+// to 20 ms, about 115 and 58 wake-ups a second, 5-9 ms of CPU time a second per process on this VM
+// (each wake-up there costs some 30-60 µs; a few on bare metal). Past the window the loop parks and
+// the process sleeps until the next frame or Go timer; GOVDE_HOT=0 never keeps the P.
 //
 // On several Ps (GOMAXPROCS > 1), a Waiter neither goes hot nor parks: it waits in a ppoll(2) the
 // runtime sees, as before (a raw wait there cost a spinning thread at every yield: through a cable
@@ -108,7 +120,9 @@ type Waiter struct {
 	// what plug2tap's ppoll cost beyond vde_plug2tap's poll.
 	Rare int
 
-	single bool   // GOMAXPROCS was 1 when the Waiter was made or OneProc last ran: it may go hot
+	single bool // GOMAXPROCS was 1 when the Waiter was made or OneProc last ran: it may go hot
+	// hotFor is how long the Waiter stays hot after its last event (HotFor, or what SetHot read).
+	hotFor time.Duration
 	gen    uint64 // procsChanged when single was set
 	hot    bool
 	// evented says that the last wait gave events: the next Wait takes its start as lastEvent, which
@@ -141,7 +155,7 @@ func mono() time.Duration { return time.Since(epoch) }
 
 // NewWaiter returns a cold Waiter; it may go hot if GOMAXPROCS is 1 now or after a later OneProc.
 func NewWaiter() *Waiter {
-	return &Waiter{single: runtime.GOMAXPROCS(0) == 1, gen: procsChanged.Load(), lastYield: mono()}
+	return &Waiter{single: runtime.GOMAXPROCS(0) == 1, hotFor: time.Duration(hotWindow.Load()), gen: procsChanged.Load(), lastYield: mono()}
 }
 
 // Hot reports whether the last Wait was hot.
@@ -177,21 +191,22 @@ func (w *Waiter) Wait(fds []unix.PollFd, timeout time.Duration) (int, syscall.Er
 		w.lastEvent, w.evented = now, false
 	}
 	for w.hot {
+		if w.bounded && now-w.hotSince >= trustAfter {
+			// Hot for a while since it parked: a system call the runtime sees wakes sysmon if it
+			// sleeps, and its preemption signal ends hot waits from now on.
+			syscall.Syscall(syscall.SYS_GETPID, 0, 0, 0)
+			w.bounded = false
+		}
 		if now-w.lastYield >= YieldEvery {
-			if w.bounded && now-w.hotSince >= trustAfter {
-				// Hot for a while since it parked: a system call the runtime sees wakes sysmon if it
-				// sleeps, and its preemption signal ends hot waits from now on.
-				syscall.Syscall(syscall.SYS_GETPID, 0, 0, 0)
-				w.bounded = false
-			}
 			runtime.Gosched()
 			w.lastYield, w.full = now, true
 		}
 		t := timeout
 		if w.bounded || !preemptSignals {
-			// A bound of its own: HotFor after the last event (when sysmon may sleep), or
-			// maxUnyielded after the last yield (when no preemption signal comes).
-			b := w.lastEvent + HotFor - now
+			// A bound of its own: trustAfter after the Waiter went hot, or hotFor after the last
+			// event if that comes first (when sysmon may sleep), or maxUnyielded after the last
+			// yield (when no preemption signal comes).
+			b := min(w.hotSince+trustAfter, w.lastEvent+w.hotFor) - now
 			if !w.bounded {
 				b = w.lastYield + maxUnyielded - now
 			}
@@ -217,7 +232,7 @@ func (w *Waiter) Wait(fds []unix.PollFd, timeout time.Duration) (int, syscall.Er
 		}
 		// The timeout, or a signal: sysmon's preemption of a wait without one, or another.
 		end := mono()
-		if end-w.lastEvent >= HotFor {
+		if end-w.lastEvent >= w.hotFor {
 			w.hot = false
 		}
 		if timeout >= 0 {
@@ -247,7 +262,7 @@ func (w *Waiter) Wait(fds []unix.PollFd, timeout time.Duration) (int, syscall.Er
 	n, e := w.idle(fds, timeout)
 	if n > 0 {
 		end := mono()
-		if end-w.lastEvent < HotFor {
+		if end-w.lastEvent < w.hotFor {
 			w.short++
 		} else {
 			w.short = 0

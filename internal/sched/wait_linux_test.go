@@ -12,6 +12,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// testHot is the hot window of the tests' Waiters (testWaiter): short, so that they see a Waiter go
+// idle in a few milliseconds. TestWaiterStaysHot uses the default, HotFor.
+const testHot = 10 * time.Millisecond
+
+// testWaiter returns a new Waiter with the hot window testHot.
+func testWaiter() *Waiter {
+	w := NewWaiter()
+	w.hotFor = testHot
+	return w
+}
+
 // procs sets GOMAXPROCS to n for the test.
 func procs(t *testing.T, n int) {
 	old := runtime.GOMAXPROCS(n)
@@ -52,12 +63,12 @@ func drain(fd int) {
 }
 
 // TestWaiterHotCold: on one P, a Waiter goes hot on events in a row, stays hot through short waits and
-// events posted by other goroutines (which run while it waits), and goes cold after HotFor without
+// events posted by other goroutines (which run while it waits), and goes cold after testHot without
 // one; on two Ps it never goes hot. Timeouts are kept in both states.
 func TestWaiterHotCold(t *testing.T) {
 	procs(t, 1)
 	fd, fds := eventfd(t)
-	w := NewWaiter()
+	w := testWaiter()
 	if w.Hot() {
 		t.Fatal("a new Waiter is hot")
 	}
@@ -73,8 +84,8 @@ func TestWaiterHotCold(t *testing.T) {
 	start = time.Now()
 	n, e := w.Wait(fds, time.Millisecond)
 	d := time.Since(start)
-	// Still hot, unless the machine held the test up for HotFor (idle that long, it goes cold).
-	if n != 0 || e != 0 || !w.Hot() && d < HotFor {
+	// Still hot, unless the machine held the test up for testHot (idle that long, it goes cold).
+	if n != 0 || e != 0 || !w.Hot() && d < testHot {
 		t.Fatalf("hot Wait(1ms) without events = %d, %v, hot %v after %v; want a timeout, still hot", n, e, w.Hot(), d)
 	}
 	if d < time.Millisecond {
@@ -102,13 +113,13 @@ func TestWaiterHotCold(t *testing.T) {
 		<-done
 	}
 
-	// Idle for longer than HotFor: cold, and the timeout still holds.
+	// Idle for longer than testHot: cold, and the timeout still holds.
 	start = time.Now()
-	if n, e := w.Wait(fds, 3*HotFor); n != 0 || e != 0 || w.Hot() {
-		t.Fatalf("Wait(3*HotFor) without events = %d, %v, hot %v; want a timeout, cold", n, e, w.Hot())
+	if n, e := w.Wait(fds, 3*testHot); n != 0 || e != 0 || w.Hot() {
+		t.Fatalf("Wait(3*testHot) without events = %d, %v, hot %v; want a timeout, cold", n, e, w.Hot())
 	}
-	if d := time.Since(start); d < 3*HotFor {
-		t.Errorf("Wait(3*HotFor) returned after %v", d)
+	if d := time.Since(start); d < 3*testHot {
+		t.Errorf("Wait(3*testHot) returned after %v", d)
 	}
 	// An idle wait hands the P back: the goroutine that posts runs while it blocks.
 	go post(fd)
@@ -118,7 +129,7 @@ func TestWaiterHotCold(t *testing.T) {
 	drain(fd)
 
 	procs(t, 2)
-	w = NewWaiter()
+	w = testWaiter()
 	post(fd)
 	if n, _ := w.Wait(fds, -1); n != 1 || w.Hot() {
 		t.Fatalf("on two Ps, Wait with an event = %d, hot %v; want 1, never hot", n, w.Hot())
@@ -140,7 +151,7 @@ func TestOneProc(t *testing.T) {
 
 // TestHotWaitEnds: a hot Wait without a timeout and without events, hot long enough that it trusts
 // sysmon again (keepHot), lets the other goroutines run
-// (here a sleeper that posts after 3*HotFor): by sysmon's preemption signal, and, with those signals
+// (here a sleeper that posts after 3*testHot): by sysmon's preemption signal, and, with those signals
 // off (GODEBUG=asyncpreemptoff=1, in a child process), by its own bound. A timerfd in the poll set
 // fails the test after 10 s instead of hanging it.
 func TestHotWaitEnds(t *testing.T) {
@@ -151,11 +162,11 @@ func TestHotWaitEnds(t *testing.T) {
 	procs(t, 1)
 	fd, fds := eventfd(t)
 	fds = append(fds, failsafe(t))
-	w := NewWaiter()
+	w := testWaiter()
 	heat(t, w, fd, fds)
 	keepHot(t, w, fd, fds)
 	go func() {
-		time.Sleep(3 * HotFor)
+		time.Sleep(3 * testHot)
 		post(fd)
 	}()
 	for {
@@ -210,7 +221,7 @@ func TestWaiterRare(t *testing.T) {
 	fd, fds := eventfd(t)
 	rare, rfds := eventfd(t)
 	fds = append(fds, failsafe(t), rfds[0])
-	w := NewWaiter()
+	w := testWaiter()
 	w.Rare = 1
 	heat(t, w, fd, fds)
 	post(rare)
@@ -246,7 +257,7 @@ func TestWaiterAfterOneProc(t *testing.T) {
 	procs(t, 2)
 	t.Setenv("GOMAXPROCS", "")
 	fd, fds := eventfd(t)
-	w := NewWaiter()
+	w := testWaiter()
 	defer w.Close()
 	if n := waitOK(t, w, fds, time.Millisecond); n != 0 || w.park != nil {
 		t.Fatalf("on two Ps, an idle Wait = %d, parked %v; want 0, not parked", n, w.park != nil)
@@ -266,5 +277,80 @@ func TestWaiterAfterOneProc(t *testing.T) {
 	}
 	if !w.Hot() {
 		t.Error("after OneProc, three events in a row did not make the Waiter hot")
+	}
+}
+
+// TestWaiterStaysHot: with the default window (HotFor), a hot Waiter stays hot through waits without
+// events, and once hot for trustAfter its waits no longer need a bound of their own: they end by a
+// timeout they were given, or a preemption signal.
+func TestWaiterStaysHot(t *testing.T) {
+	procs(t, 1)
+	if !preemptSignals {
+		t.Skip("GODEBUG=asyncpreemptoff=1: hot waits stay bounded")
+	}
+	fd, fds := eventfd(t)
+	w := NewWaiter()
+	defer w.Close()
+	if w.hotFor != HotFor {
+		t.Fatalf("a new Waiter's hot window = %v, want HotFor (%v)", w.hotFor, HotFor)
+	}
+	heat(t, w, fd, fds)
+	for range 3 { // 3 × 40 ms: past trustAfter, well within HotFor
+		start := time.Now()
+		if n := waitOK(t, w, fds, 40*time.Millisecond); n != 0 {
+			t.Fatalf("Wait(40ms) without events = %d", n)
+		}
+		if d := time.Since(start); d < 40*time.Millisecond {
+			t.Errorf("Wait(40ms) returned after %v", d)
+		}
+		if !w.Hot() && time.Since(start) < HotFor {
+			t.Fatal("went idle within HotFor of the last event")
+		}
+	}
+	if w.bounded {
+		t.Error("hot for 120 ms, its waits are still bounded (sysmon not woken)")
+	}
+	post(fd)
+	if n := waitOK(t, w, fds, -1); n != 1 || !w.Hot() {
+		t.Fatalf("hot Wait with an event = %d, hot %v", n, w.Hot())
+	}
+	drain(fd)
+}
+
+// TestSetHot: GOVDE_HOT's values, and the window of the Waiters made after.
+func TestSetHot(t *testing.T) {
+	t.Cleanup(func() { hotWindow.Store(int64(HotFor)) })
+	for _, c := range []struct {
+		v    string
+		want time.Duration
+	}{{"", HotFor}, {"10ms", 10 * time.Millisecond}, {"0", 0}, {"2s", 2 * time.Second}} {
+		if err := SetHot(c.v); err != nil {
+			t.Fatalf("SetHot(%q): %v", c.v, err)
+		}
+		if w := NewWaiter(); w.hotFor != c.want {
+			t.Errorf("after SetHot(%q), a new Waiter's window = %v, want %v", c.v, w.hotFor, c.want)
+		}
+	}
+	for _, v := range []string{"fast", "-1s", "10"} {
+		err := SetHot(v)
+		if want := `GOVDE_HOT="` + v + `": want a duration such as 1.5s or 10ms, or 0`; err == nil || err.Error() != want {
+			t.Errorf("SetHot(%q) = %v, want %q", v, err, want)
+		}
+	}
+}
+
+// TestWaiterNeverHot: with a window of 0 (GOVDE_HOT=0), events in a row never make a Waiter hot.
+func TestWaiterNeverHot(t *testing.T) {
+	procs(t, 1)
+	fd, fds := eventfd(t)
+	w := NewWaiter()
+	defer w.Close()
+	w.hotFor = 0
+	for range 10 {
+		post(fd)
+		if n := waitOK(t, w, fds, -1); n != 1 || w.Hot() {
+			t.Fatalf("Wait with an event = %d, hot %v; want 1, never hot", n, w.Hot())
+		}
+		drain(fd)
 	}
 }
