@@ -143,7 +143,7 @@ type Waiter struct {
 	bounded bool
 	// hotSince is when the Waiter last went hot.
 	hotSince time.Duration
-	// short counts the idle waits in a row that gave events within HotFor of the last.
+	// short counts the idle waits in a row that gave events within the window (hotFor) of the last.
 	short int
 }
 
