@@ -49,7 +49,7 @@ func serve(c *cli.Context, cfg config) error {
 	if err := absPaths(&cfg); err != nil {
 		return err
 	}
-	if err := sched.SetHot(os.Getenv(sched.HotEnvVar)); err != nil {
+	if err := sched.SetHot(os.Getenv(sched.HotEnvVar), sched.ServerHotFor); err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}
 	opts := daemon.Options{Name: c.App.Name, Background: cfg.daemon, Pidfile: cfg.pidfile,

@@ -48,7 +48,7 @@ func serve(c *cli.Context, cfg *config) error {
 	if err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}
-	if err := sched.SetHot(os.Getenv(sched.HotEnvVar)); err != nil {
+	if err := sched.SetHot(os.Getenv(sched.HotEnvVar), sched.ServerHotFor); err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}
 	cfg.sched = mode

@@ -218,10 +218,16 @@ func Follow(ctx context.Context, mode Mode, fl Flow) {
 	}
 }
 
-// HotFor is how long a data-plane loop on one P stays hot after its last frame (see Waiter), unless
-// HotEnvVar says otherwise: long enough for the frames of a ping every second (ping's default) to
-// find it hot.
+// HotFor is how long a data-plane loop on one P stays hot after its last frame (see Waiter) in a tool
+// whose loop is all its work (plug2tap, vplug), unless HotEnvVar says otherwise: long enough for the
+// frames of a ping every second (ping's default) to find it hot.
 const HotFor = 1500 * time.Millisecond
+
+// ServerHotFor is HotFor for a tool that also serves a management console and accepts connections
+// (vswitch, wirefilter). Their goroutines wait in the Go runtime's network poller, which nothing polls
+// while the loop waits hot but sysmon every 10 ms, and they run at the loop's yields: each step of a
+// joining client's handshake then took up to some 20 ms, hundreds in all, while the loop stayed hot.
+const ServerHotFor = 10 * time.Millisecond
 
 // HotEnvVar names the environment variable that sets how long a data-plane loop stays hot after its
 // last frame: a duration such as "1.5s" or "10ms" ("0": never hot, every idle wait parks).
@@ -233,9 +239,9 @@ var hotWindow atomic.Int64
 func init() { hotWindow.Store(int64(HotFor)) }
 
 // SetHot sets the hot window of the Waiters made from now on from v, the value of HotEnvVar ("" is
-// HotFor).
-func SetHot(v string) error {
-	d := HotFor
+// def: HotFor or ServerHotFor).
+func SetHot(v string, def time.Duration) error {
+	d := def
 	if v != "" {
 		var err error
 		if d, err = time.ParseDuration(v); err != nil || d < 0 {

@@ -94,14 +94,18 @@ func asyncPreemptOff(godebug string) bool {
 // timeout again. Every system call of the loop that cannot block is raw for the same reason: one the
 // runtime sees wakes a sleeping sysmon, which then starts over at its shortest tick.
 //
-// The window was 10 ms until 2026-12-06, night. A frame that finds the loop parked costs the Go
-// runtime's wake-up of a goroutine (10-13 µs per hop on this project's VM, against 5 for a C
-// program's poll) and the park after it, several system calls and some scheduler work: pings every
-// 0.1 s through one switch between two plug2taps took 1.3-1.4 times the C tools' round trip, pings
-// every second 2-2.4 times (1.12-1.37 ms against 0.46-0.57). With the window 1.5 s (HotFor) a ping
-// every second finds every loop of the path hot (two sets of 8 and 6 alternating rounds of 100 pings
-// every 0.1 s: medians of the rounds' ratios to the C tools 0.99 and 1.13, against 1.34 and 1.41
-// parked; every second 0.48-0.51 ms against the C tools' 0.46-0.57). The price is what a hot wait costs the runtime while no frame
+// The window was 10 ms until 2026-12-06, night; it still is in vswitch and wirefilter
+// (ServerHotFor), whose console and control socket wait in the runtime's poller, which nothing but
+// sysmon polls while the loop waits hot. A frame that finds the loop parked costs the Go runtime's
+// wake-up of a goroutine (10-13 µs per hop on this project's VM, against 5 for a C program's poll)
+// and the park after it, several system calls and some scheduler work: pings every 0.1 s through
+// one switch between two plug2taps took 1.3-1.4 times the C tools' round trip, pings every second
+// 2-2.4 times (1.12-1.37 ms against 0.46-0.57). With the window 1.5 s (HotFor) a ping every second
+// finds every loop of the path hot (two sets of 8 and 6 alternating rounds of 100 pings every 0.1
+// s: medians of the rounds' ratios to the C tools 0.99 and 1.13, against 1.34 and 1.41 parked;
+// every second 0.48-0.51 ms against the C tools' 0.46-0.57). With the switch's window 10 ms and the
+// plug2taps' 1.5 s, 1.01 every 0.1 s (4 rounds; 1.33 with both 10 ms), and every second 0.63-0.71
+// ms against 0.65-0.97 (0.84-1.11). The price is what a hot wait costs the runtime while no frame
 // comes: sysmon does not sleep and ticks every 10 ms, and preempts the loop with a signal every 10
 // to 20 ms, about 115 and 58 wake-ups a second, 5-9 ms of CPU time a second per process on this VM
 // (each wake-up there costs some 30-60 µs; a few on bare metal). Past the window the loop parks and

@@ -321,18 +321,19 @@ func TestWaiterStaysHot(t *testing.T) {
 func TestSetHot(t *testing.T) {
 	t.Cleanup(func() { hotWindow.Store(int64(HotFor)) })
 	for _, c := range []struct {
-		v    string
-		want time.Duration
-	}{{"", HotFor}, {"10ms", 10 * time.Millisecond}, {"0", 0}, {"2s", 2 * time.Second}} {
-		if err := SetHot(c.v); err != nil {
-			t.Fatalf("SetHot(%q): %v", c.v, err)
+		v         string
+		def, want time.Duration
+	}{{"", HotFor, HotFor}, {"", ServerHotFor, ServerHotFor}, {"10ms", HotFor, 10 * time.Millisecond},
+		{"0", HotFor, 0}, {"2s", ServerHotFor, 2 * time.Second}} {
+		if err := SetHot(c.v, c.def); err != nil {
+			t.Fatalf("SetHot(%q, %v): %v", c.v, c.def, err)
 		}
 		if w := NewWaiter(); w.hotFor != c.want {
-			t.Errorf("after SetHot(%q), a new Waiter's window = %v, want %v", c.v, w.hotFor, c.want)
+			t.Errorf("after SetHot(%q, %v), a new Waiter's window = %v, want %v", c.v, c.def, w.hotFor, c.want)
 		}
 	}
 	for _, v := range []string{"fast", "-1s", "10"} {
-		err := SetHot(v)
+		err := SetHot(v, HotFor)
 		if want := `GOVDE_HOT="` + v + `": want a duration such as 1.5s or 10ms, or 0`; err == nil || err.Error() != want {
 			t.Errorf("SetHot(%q) = %v, want %q", v, err, want)
 		}
