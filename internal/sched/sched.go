@@ -233,10 +233,11 @@ const ServerHotFor = 10 * time.Millisecond
 // last frame: a duration such as "1.5s" or "10ms" ("0": never hot, every idle wait parks).
 const HotEnvVar = "GOVDE_HOT"
 
-// hotWindow is the hot window of new Waiters, in nanoseconds (SetHot).
+// hotWindow is the hot window of new Waiters, in nanoseconds: ServerHotFor, the cautious one, until
+// SetHot.
 var hotWindow atomic.Int64
 
-func init() { hotWindow.Store(int64(HotFor)) }
+func init() { hotWindow.Store(int64(ServerHotFor)) }
 
 // SetHot sets the hot window of the Waiters made from now on from v, the value of HotEnvVar ("" is
 // def: HotFor or ServerHotFor).

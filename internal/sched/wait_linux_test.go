@@ -13,7 +13,7 @@ import (
 )
 
 // testHot is the hot window of the tests' Waiters (testWaiter): short, so that they see a Waiter go
-// idle in a few milliseconds. TestWaiterStaysHot uses the default, HotFor.
+// idle in a few milliseconds. TestWaiterStaysHot uses HotFor.
 const testHot = 10 * time.Millisecond
 
 // testWaiter returns a new Waiter with the hot window testHot.
@@ -280,7 +280,7 @@ func TestWaiterAfterOneProc(t *testing.T) {
 	}
 }
 
-// TestWaiterStaysHot: with the default window (HotFor), a hot Waiter stays hot through waits without
+// TestWaiterStaysHot: with the window of plug2tap and vplug (HotFor), a hot Waiter stays hot through waits without
 // events, and once hot for trustAfter its waits no longer need a bound of their own: they end by a
 // timeout they were given, or a preemption signal.
 func TestWaiterStaysHot(t *testing.T) {
@@ -291,9 +291,10 @@ func TestWaiterStaysHot(t *testing.T) {
 	fd, fds := eventfd(t)
 	w := NewWaiter()
 	defer w.Close()
-	if w.hotFor != HotFor {
-		t.Fatalf("a new Waiter's hot window = %v, want HotFor (%v)", w.hotFor, HotFor)
+	if w.hotFor != ServerHotFor {
+		t.Fatalf("before SetHot, a new Waiter's hot window = %v, want ServerHotFor (%v)", w.hotFor, ServerHotFor)
 	}
+	w.hotFor = HotFor
 	heat(t, w, fd, fds)
 	for range 3 { // 3 × 40 ms: past trustAfter, well within HotFor
 		start := time.Now()
@@ -319,7 +320,7 @@ func TestWaiterStaysHot(t *testing.T) {
 
 // TestSetHot: GOVDE_HOT's values, and the window of the Waiters made after.
 func TestSetHot(t *testing.T) {
-	t.Cleanup(func() { hotWindow.Store(int64(HotFor)) })
+	t.Cleanup(func() { hotWindow.Store(int64(ServerHotFor)) })
 	for _, c := range []struct {
 		v         string
 		def, want time.Duration
