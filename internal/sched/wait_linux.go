@@ -51,13 +51,13 @@ func asyncPreemptOff(godebug string) bool {
 // plane). It yields to the Go scheduler every YieldEvery, before a wait.
 //
 // When the process runs on one P (GOMAXPROCS 1, see OneProc), a Waiter that frames keep busy (see
-// below for when it goes hot) is hot until its window (SetHot: HotFor, ServerHotFor or GOVDE_HOT) passes without
-// an event: it waits without telling the runtime (a raw system call), keeping its P. A waiting loop
-// then costs the runtime little: its P is not taken away by sysmon, so the loop does not have to
-// take it back when a frame arrives, and a yield has no idle P to start a thread for, so the
-// goroutine neither wakes another thread nor moves to it. Measured through one vswitch between two
-// plug2taps on a 2-core VM, six alternating rounds of 600 pings every 2 ms: the median
-// round trip went from 0.183-0.195 to 0.162-0.169 ms (vde_switch and vde_plug2tap: 0.151-0.160),
+// below for when it goes hot) is hot until its window (SetHot: HotFor, ServerHotFor or GOVDE_HOT)
+// passes without an event: it waits without telling the runtime (a raw system call), keeping its P.
+// A waiting loop then costs the runtime little: its P is not taken away by sysmon, so the loop does
+// not have to take it back when a frame arrives, and a yield has no idle P to start a thread for, so
+// the goroutine neither wakes another thread nor moves to it. Measured through one vswitch between
+// two plug2taps on a 2-core VM, six alternating rounds of 600 pings every 2 ms: the median round trip
+// went from 0.183-0.195 to 0.162-0.169 ms (vde_switch and vde_plug2tap: 0.151-0.160),
 // the futex calls of each process from about 330 to 8 per 500 pings, and the CPU time per ping of
 // the three processes from 195 to 180 µs (the C tools: 115). With several Ps a raw wait gains
 // nothing (a yield still starts a spinning thread, which takes the goroutine over).
