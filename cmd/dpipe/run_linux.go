@@ -119,11 +119,22 @@ func serve(p dpipe.Pipeline, d *daemon.Process) error {
 	case <-chain.Done():
 		// A signal sent to the whole group (kill -- -PGID) ends the commands and reaches us at the
 		// same time: when it has arrived, it decides the exit status, as the reference's handler does.
+		// The commands' ends may be seen before it is: when the last died of a signal we handle, it
+		// gets signalGrace to come (a run under -race exited 143 for a SIGTERM to the group).
+		code := chain.Wait()
 		select {
 		case sig = <-sigc:
 		default:
-			clean()
-			return exitStatus(chain.Wait())
+			if !diedOf(code, termSignals) {
+				clean()
+				return exitStatus(code)
+			}
+			select {
+			case sig = <-sigc:
+			case <-time.After(signalGrace):
+				clean()
+				return exitStatus(code)
+			}
 		}
 	case sig = <-sigc:
 	}
@@ -148,6 +159,19 @@ func serve(p dpipe.Pipeline, d *daemon.Process) error {
 	}
 	time.Sleep(time.Second) // the signal's default action ends the process meanwhile
 	return exitStatus(128 + int(s))
+}
+
+// signalGrace is how long dpipe waits for a signal of termSignals once the last command died of it.
+const signalGrace = 200 * time.Millisecond
+
+// diedOf reports whether the shell-style status code is a death by one of sigs.
+func diedOf(code int, sigs []os.Signal) bool {
+	for _, s := range sigs {
+		if code == 128+int(s.(syscall.Signal)) {
+			return true
+		}
+	}
+	return false
 }
 
 // exitStatus turns an exit status into what the action returns.
