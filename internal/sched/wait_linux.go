@@ -159,7 +159,8 @@ func mono() time.Duration { return time.Since(epoch) }
 
 // NewWaiter returns a cold Waiter; it may go hot if GOMAXPROCS is 1 now or after a later OneProc.
 func NewWaiter() *Waiter {
-	return &Waiter{single: runtime.GOMAXPROCS(0) == 1, hotFor: time.Duration(hotWindow.Load()), gen: procsChanged.Load(), lastYield: mono()}
+	return &Waiter{single: runtime.GOMAXPROCS(0) == 1, hotFor: time.Duration(hotWindow.Load()),
+		gen: procsChanged.Load(), lastYield: mono()}
 }
 
 // Hot reports whether the last Wait was hot.
