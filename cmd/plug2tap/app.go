@@ -123,7 +123,7 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := sched.SetHot(os.Getenv(sched.HotEnvVar), sched.HotFor); err != nil {
+	if err := sched.SetHot(os.Getenv(sched.HotEnvVar)); err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}
 	opts := daemon.Options{Name: "plug2tap", Background: cfg.daemon, Pidfile: cfg.pidfile, Timeout: daemonTimeout}

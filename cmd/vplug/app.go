@@ -70,7 +70,7 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}
-	if err := sched.SetHot(os.Getenv(sched.HotEnvVar), sched.HotFor); err != nil {
+	if err := sched.SetHot(os.Getenv(sched.HotEnvVar)); err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}
 	opts := daemon.Options{Name: c.App.Name, Background: cfg.daemon, Pidfile: cfg.pidfile, Timeout: daemonTimeout,

@@ -4,6 +4,7 @@ package sched
 
 import (
 	"os"
+	"runtime"
 	"slices"
 	"syscall"
 	"time"
@@ -17,8 +18,13 @@ import (
 // every P idle, the runtime's sysmon thread then sleeps until the next Go timer instead of
 // waking every 20 µs to 10 ms to take back a P held in a blocking poll(2) (see Waiter).
 type parker struct {
-	ep int      // the epoll instance (f's descriptor)
+	ep int      // the epoll instance registered with the runtime's poller (f's descriptor)
 	f  *os.File // ep, registered with the runtime's poller
+	// data is the epoll instance that watches the Waiter's descriptors: ep itself, or, for a Waiter
+	// that watches the runtime's poller (WatchPoller), one of its own in ep, which detach takes out
+	// of ep while the Waiter is hot: frames then do not make the runtime's poller ready (ep is in it).
+	data     int
+	detached bool
 	// tfd is a timerfd in ep that ends a wait with a timeout, to the nanosecond: a deadline of the
 	// runtime's poller would come up to a millisecond late (it sleeps in epoll_wait, whose timeout is
 	// in milliseconds), which a wirefilter pacing frames cannot afford.
@@ -38,10 +44,22 @@ type parker struct {
 	// ready is RawConn.Read's callback: it reports whether the poll set has events (or an error),
 	// without the runtime seeing a system call.
 	ready func(uintptr) bool
+	// rt is the poll entry of the runtime's epoll instance (see serve); calls counts serveReady's
+	// calls; still says that the runtime's poller was still ready when the last serve ended.
+	rt         [1]unix.PollFd
+	calls      int
+	still      bool
+	serveReady func(uintptr) bool
 }
 
-// newParker returns a parker, or nil when the runtime's poller cannot watch an epoll instance.
-func newParker(w *Waiter) *parker {
+// serveAgain is how long a serve's second and third parks last: long enough for the scheduler to find
+// nothing to run and poll blocking (which reads the runtime's wake-up eventfd, a poll that does not
+// block leaves it ready).
+const serveAgain = 50 * time.Microsecond
+
+// newParker returns a parker, or nil when the runtime's poller cannot watch an epoll instance. With
+// split, the Waiter's descriptors are watched by an epoll instance of their own (data).
+func newParker(w *Waiter, split bool) *parker {
 	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil
@@ -71,7 +89,19 @@ func newParker(w *Waiter) *parker {
 		f.Close()
 		return nil
 	}
-	p := &parker{ep: ep, f: f, rc: rc, tfd: tfd, regs: map[int32]uint32{}, next: map[int32]uint32{}}
+	p := &parker{ep: ep, data: ep, f: f, rc: rc, tfd: tfd, regs: map[int32]uint32{}, next: map[int32]uint32{}}
+	if split {
+		data, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+		if err != nil || epollCtl(ep, unix.EPOLL_CTL_ADD, int32(data), unix.EPOLLIN) != 0 {
+			if err == nil {
+				unix.Close(data)
+			}
+			unix.Close(tfd)
+			f.Close()
+			return nil
+		}
+		p.data = data
+	}
 	var drain [8]byte
 	p.ready = func(uintptr) bool {
 		p.n, p.e = w.ppoll(p.fds, 0, true)
@@ -87,6 +117,25 @@ func newParker(w *Waiter) *parker {
 		n, e := RawRead(p.tfd, drain[:])
 		return e == 0 && n == len(drain)
 	}
+	p.serveReady = func(uintptr) bool {
+		p.calls++
+		// After a park, done unless the runtime's poller is still ready: the park did not happen (a
+		// readiness of ep left from before let the goroutine through), more came meanwhile, or it is
+		// the runtime's own wake-up eventfd, which only a poll that blocks reads. Three parks at most.
+		if p.calls > 1 {
+			if p.still = p.rtReady(); !p.still || p.calls > 3 {
+				RawRead(p.tfd, drain[:]) // the timer's expiry, so that it wakes nobody again
+				return true
+			}
+		}
+		// Park: the timer (in ep) makes ep ready at once, which only the scheduler's poll reports;
+		// again, late enough for the scheduler to find nothing at once and poll blocking.
+		d := time.Nanosecond
+		if p.calls > 1 {
+			d = serveAgain
+		}
+		return RawTimerfdSet(p.tfd, d) != 0
+	}
 	return p
 }
 
@@ -94,8 +143,44 @@ func (p *parker) close() {
 	if p.f != nil {
 		p.f.Close()
 		unix.Close(p.tfd)
+		if p.data != p.ep {
+			unix.Close(p.data)
+		}
 		p.f = nil
 	}
+}
+
+// detach takes the Waiter's descriptors out of the runtime's poller while the Waiter is hot (see
+// serve), if they have an epoll instance of their own.
+func (p *parker) detach() {
+	if p.data != p.ep && !p.detached && epollCtl(p.ep, unix.EPOLL_CTL_DEL, int32(p.data), 0) == 0 {
+		p.detached = true
+	}
+}
+
+// rtReady reports whether the runtime's epoll instance (rt) has events: descriptors of goroutines
+// waiting in the runtime's poller are ready. Polling an epoll instance takes none of its events.
+func (p *parker) rtReady() bool {
+	n, _, _ := syscall.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&p.rt[0])), 1,
+		uintptr(unsafe.Pointer(&zeroTime)), 0, 0, 0)
+	return int(n) > 0
+}
+
+// zeroTime is a ppoll(2) timeout of zero.
+var zeroTime unix.Timespec
+
+// serve lets the goroutines that wait in the runtime's poller for descriptors now ready run, while
+// the Waiter is hot: its goroutine parks in the poller for a moment (a timer of a nanosecond ends the
+// park), the scheduler, finding nothing else to run, polls and readies them with it, and it yields to
+// them after. A hot loop keeps the process's only P: otherwise they would wait for sysmon's poll
+// (every 10 ms) and the loop's next yield after it.
+// It reports whether the runtime's poller was ready still at the end.
+func (p *parker) serve(rt int32) bool {
+	p.rt[0] = unix.PollFd{Fd: rt, Events: unix.POLLIN}
+	p.calls, p.still = 0, false
+	p.rc.Read(p.serveReady) // an error: f is closed, and the Waiter with it
+	runtime.Gosched()
+	return p.still
 }
 
 // RawRead reads b from fd, which must not block (non-blocking, or known ready), without telling the
@@ -138,12 +223,12 @@ func (p *parker) watch(fds []unix.PollFd) bool {
 		if ok {
 			op = unix.EPOLL_CTL_MOD
 		}
-		e := epollCtl(p.ep, op, fd, ev)
+		e := epollCtl(p.data, op, fd, ev)
 		switch {
 		case e == unix.EEXIST:
-			e = epollCtl(p.ep, unix.EPOLL_CTL_MOD, fd, ev)
+			e = epollCtl(p.data, unix.EPOLL_CTL_MOD, fd, ev)
 		case e == unix.ENOENT:
-			e = epollCtl(p.ep, unix.EPOLL_CTL_ADD, fd, ev)
+			e = epollCtl(p.data, unix.EPOLL_CTL_ADD, fd, ev)
 		}
 		if e != 0 {
 			p.stale = true
@@ -152,7 +237,7 @@ func (p *parker) watch(fds []unix.PollFd) bool {
 	}
 	for fd := range p.regs {
 		if _, ok := p.next[fd]; !ok {
-			epollCtl(p.ep, unix.EPOLL_CTL_DEL, fd, 0) // ENOENT, EBADF: closed since, and gone with it
+			epollCtl(p.data, unix.EPOLL_CTL_DEL, fd, 0) // ENOENT, EBADF: closed since, and gone with it
 		}
 	}
 	p.regs, p.next = p.next, p.regs
@@ -178,6 +263,12 @@ func epollCtl(ep, op int, fd int32, events uint32) syscall.Errno {
 // wait parks until fds have events or timeout (negative: none) passes; it returns what ppoll would.
 // ok is false when the poller cannot be used for fds: the caller waits otherwise.
 func (p *parker) wait(fds []unix.PollFd, timeout time.Duration) (n int, e syscall.Errno, ok bool) {
+	if p.detached {
+		if epollCtl(p.ep, unix.EPOLL_CTL_ADD, int32(p.data), unix.EPOLLIN) != 0 {
+			return 0, 0, false
+		}
+		p.detached = false
+	}
 	if !p.watch(fds) {
 		return 0, 0, false
 	}

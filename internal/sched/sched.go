@@ -218,31 +218,28 @@ func Follow(ctx context.Context, mode Mode, fl Flow) {
 	}
 }
 
-// HotFor is how long a data-plane loop on one P stays hot after its last frame (see Waiter) in a tool
-// whose loop is all its work (plug2tap, vplug), unless HotEnvVar says otherwise: long enough for the
+// HotFor is how long a data-plane loop on one P stays hot after its last frame (see Waiter) in the
+// tools (plug2tap, vplug, vswitch, wirefilter), unless HotEnvVar says otherwise: long enough for the
 // frames of a ping every second (ping's default) to find it hot.
 const HotFor = 1500 * time.Millisecond
 
-// ServerHotFor is HotFor for a tool that also serves a management console and accepts connections
-// (vswitch, wirefilter). Their goroutines wait in the Go runtime's network poller, which nothing polls
-// while the loop waits hot but sysmon every 10 ms, and they run at the loop's yields: each step of a
-// joining client's handshake then took up to some 20 ms, hundreds in all, while the loop stayed hot.
-const ServerHotFor = 10 * time.Millisecond
+// shortHot is the hot window of the Waiters made before SetHot (tests, other users of the packages):
+// the window of every loop until 2026-12-06.
+const shortHot = 10 * time.Millisecond
 
 // HotEnvVar names the environment variable that sets how long a data-plane loop stays hot after its
 // last frame: a duration such as "1.5s" or "10ms" ("0": never hot, every idle wait parks).
 const HotEnvVar = "GOVDE_HOT"
 
-// hotWindow is the hot window of new Waiters, in nanoseconds: ServerHotFor, the cautious one, until
-// SetHot.
+// hotWindow is the hot window of new Waiters, in nanoseconds: shortHot until SetHot.
 var hotWindow atomic.Int64
 
-func init() { hotWindow.Store(int64(ServerHotFor)) }
+func init() { hotWindow.Store(int64(shortHot)) }
 
 // SetHot sets the hot window of the Waiters made from now on from v, the value of HotEnvVar ("" is
-// def: HotFor or ServerHotFor).
-func SetHot(v string, def time.Duration) error {
-	d := def
+// HotFor).
+func SetHot(v string) error {
+	d := HotFor
 	if v != "" {
 		var err error
 		if d, err = time.ParseDuration(v); err != nil || d < 0 {
@@ -252,6 +249,30 @@ func SetHot(v string, def time.Duration) error {
 	hotWindow.Store(int64(d))
 	return nil
 }
+
+// yielders counts the goroutines inside Yield.
+var yielders atomic.Int32
+
+// Yield is runtime.Gosched for a goroutine that shares the process's only P with a hot data-plane
+// loop (see Waiter) and gives it up between steps of a long task (vswitch's MAC table scans): the
+// loop gives it back at its next wait instead of keeping it until its own yield is due (10 to 20 ms
+// when no frame comes, every YieldEvery while frames flow).
+func Yield() {
+	yielders.Add(1)
+	runtime.Gosched()
+	yielders.Add(-1)
+}
+
+// watchPoller says that the Waiters made from now on watch the runtime's poller (WatchPoller).
+var watchPoller atomic.Bool
+
+// WatchPoller makes the Waiters made from now on watch the Go runtime's network poller while they are
+// hot, for a tool whose other goroutines wait there (vswitch's and wirefilter's console, control
+// socket and client connections): they then run as soon as their descriptors are ready. Otherwise a
+// hot loop, which keeps the process's only P, leaves them to sysmon's poll (every 10 ms) and to the
+// loop's next yield after it: each step of a joining client's handshake took up to some 20 ms,
+// hundreds in all, and vswitch kept its loop's window at 10 ms for that. Linux only.
+func WatchPoller() { watchPoller.Store(true) }
 
 // OneProc makes the Go runtime run the process's goroutines on one P (GOMAXPROCS 1), unless the
 // GOMAXPROCS environment variable chooses, and reports whether it runs on one now. A tool whose

@@ -72,8 +72,15 @@ func asyncPreemptOff(godebug string) bool {
 // 1.25 → 1.11, CPU time per ping 1.40 → 1.28.
 //
 // Other goroutines run at the loop's yields: at most YieldEvery apart while frames flow, within
-// about 20 ms while the loop waits hot for none (a console connection, a signal, a timer), within
-// trustAfter (50 ms) once it goes hot after a park.
+// about 20 ms while the loop waits hot for none (a signal, a timer, a goroutine the loop readied),
+// within trustAfter (50 ms) once it goes hot after a park. Two kinds are let in sooner. Those that
+// wait in the runtime's poller (a console, a control socket) would wait for sysmon's poll, every 10
+// ms while nobody else polls, and the yield after it: the hot waits of a Waiter made after
+// WatchPoller (vswitch, wirefilter) also poll the runtime's epoll instance, found in /proc/self, out
+// of which the Waiter takes its own descriptors while hot (parker.detach), and when it is ready the
+// Waiter parks for a moment, so that the scheduler polls, and yields (serve). A goroutine that gives
+// up the P with Yield (a MAC table scan between its shards) gets it back at the loop's next wait,
+// which does not block while one is in Yield.
 //
 // Idle, the Waiter parks: its goroutine waits in the Go runtime's network poller, on an epoll
 // instance that watches the poll set (parker), and hands its P back. With every P idle, sysmon sleeps
@@ -94,18 +101,20 @@ func asyncPreemptOff(godebug string) bool {
 // timeout again. Every system call of the loop that cannot block is raw for the same reason: one the
 // runtime sees wakes a sleeping sysmon, which then starts over at its shortest tick.
 //
-// The window was 10 ms until 2026-12-06, night; it still is in vswitch and wirefilter
-// (ServerHotFor), whose console and control socket wait in the runtime's poller, which nothing but
-// sysmon polls while the loop waits hot. A frame that finds the loop parked costs the Go runtime's
-// wake-up of a goroutine (10-13 µs per hop on this project's VM, against 5 for a C program's poll)
-// and the park after it, several system calls and some scheduler work: pings every 0.1 s through
-// one switch between two plug2taps took 1.3-1.4 times the C tools' round trip, pings every second
-// 2-2.4 times (1.12-1.37 ms against 0.46-0.57). With the window 1.5 s (HotFor) a ping every second
-// finds every loop of the path hot (two sets of 8 and 6 alternating rounds of 100 pings every 0.1
-// s: medians of the rounds' ratios to the C tools 0.99 and 1.13, against 1.34 and 1.41 parked;
-// every second 0.48-0.51 ms against the C tools' 0.46-0.57). With the switch's window 10 ms and the
-// plug2taps' 1.5 s, 1.01 every 0.1 s (4 rounds; 1.33 with both 10 ms), and every second 0.63-0.71
-// ms against 0.65-0.97 (0.84-1.11). The price is what a hot wait costs the runtime while no frame
+// The window was 10 ms until 2026-12-06, night, and in vswitch and wirefilter until WatchPoller
+// (with 1.5 s and without it, each step of a joining client's handshake waited up to some 20 ms for
+// the loop's yield, and a MAC table flush, which yielded between its 256 shards, took seconds). A
+// frame that finds the loop parked costs the Go runtime's wake-up of a goroutine (10-13 µs per hop
+// on this project's VM, against 5 for a C program's poll) and the park after it, several system
+// calls and some scheduler work: pings every 0.1 s through one switch between two plug2taps took
+// 1.3-1.4 times the C tools' round trip, pings every second 2-2.4 times (1.12-1.37 ms against
+// 0.46-0.57). With the window 1.5 s (HotFor) a ping every second finds every loop of the path hot
+// (two sets of 8 and 6 alternating rounds of 100 pings every 0.1 s: medians of the rounds' ratios
+// to the C tools 0.99 and 1.13, against 1.34 and 1.41 parked; every second 0.48-0.51 ms against the
+// C tools' 0.46-0.57). With the switch's window 10 ms and the plug2taps' 1.5 s, 1.01 every 0.1 s (4
+// rounds; 1.33 with both 10 ms), and every second 0.63-0.71 ms against 0.65-0.97 (0.84-1.11); with
+// every window 1.5 s and the switch watching its poller, 1.01 against 1.11 for the switch at 10 ms,
+// in the same 11 alternating rounds. The price is what a hot wait costs the runtime while no frame
 // comes: sysmon does not sleep and ticks every 10 ms, and preempts the loop with a signal every 10
 // to 20 ms, about 115 and 58 wake-ups a second, 5-9 ms of CPU time a second per process on this VM
 // (each wake-up there costs some 30-60 µs; a few on bare metal). Past the window the loop parks and
@@ -149,6 +158,20 @@ type Waiter struct {
 	hotSince time.Duration
 	// short counts the idle waits in a row that gave events within the window (hotFor) of the last.
 	short int
+
+	// watch says that the Waiter's hot waits watch the runtime's poller too (WatchPoller); rt is the
+	// runtime's epoll instance once the parker found it (else -1); set is a hot wait's poll set with
+	// rt at the end; muted says that hot waits leave rt out until the next yield (see serve).
+	watch bool
+	rt    int32
+	set   []unix.PollFd
+	muted bool
+	// serveDue says that the runtime's poller was ready at a hot wait that returned frames: the next
+	// hot wait lets its goroutines run first (serve). served counts the serves.
+	serveDue bool
+	served   int
+	// quiet counts the hot waits that blocked and ended without an event (a signal, their bound).
+	quiet int
 }
 
 // epoch is the origin of mono.
@@ -160,7 +183,7 @@ func mono() time.Duration { return time.Since(epoch) }
 // NewWaiter returns a cold Waiter; it may go hot if GOMAXPROCS is 1 now or after a later OneProc.
 func NewWaiter() *Waiter {
 	return &Waiter{single: runtime.GOMAXPROCS(0) == 1, hotFor: time.Duration(hotWindow.Load()),
-		gen: procsChanged.Load(), lastYield: mono()}
+		gen: procsChanged.Load(), lastYield: mono(), watch: watchPoller.Load(), rt: -1}
 }
 
 // Hot reports whether the last Wait was hot.
@@ -202,12 +225,21 @@ func (w *Waiter) Wait(fds []unix.PollFd, timeout time.Duration) (int, syscall.Er
 			syscall.Syscall(syscall.SYS_GETPID, 0, 0, 0)
 			w.bounded = false
 		}
-		if now-w.lastYield >= YieldEvery {
+		if w.serveDue {
+			w.serve()
+			now = mono()
+		}
+		if now-w.lastYield >= YieldEvery || yielders.Load() != 0 {
 			runtime.Gosched()
-			w.lastYield, w.full = now, true
+			w.lastYield, w.full, w.muted = now, true, false
 		}
 		t := timeout
-		if w.bounded || !preemptSignals {
+		if yielders.Load() != 0 {
+			// A goroutine in Yield is back in the run queue: a wait that blocked would keep the P
+			// from it until a frame or a signal, so look and come round to yield again.
+			t = 0
+		}
+		if t != 0 && (w.bounded || !preemptSignals) {
 			// A bound of its own: trustAfter after the Waiter went hot, or hotFor after the last
 			// event if that comes first (when sysmon may sleep), or maxUnyielded after the last
 			// yield (when no preemption signal comes).
@@ -227,7 +259,7 @@ func (w *Waiter) Wait(fds []unix.PollFd, timeout time.Duration) (int, syscall.Er
 			}
 		}
 		w.full = false
-		n, e := w.ppoll(set, t, true)
+		n, e := w.hotPoll(set, t)
 		if n > 0 {
 			w.evented = true
 			return n, e
@@ -236,9 +268,12 @@ func (w *Waiter) Wait(fds []unix.PollFd, timeout time.Duration) (int, syscall.Er
 			return n, e
 		}
 		// The timeout, or a signal: sysmon's preemption of a wait without one, or another.
+		if t != 0 {
+			w.quiet++
+		}
 		end := mono()
 		if end-w.lastEvent >= w.hotFor {
-			w.hot = false
+			w.hot, w.serveDue = false, false // the park serves the runtime's poller
 		}
 		if timeout >= 0 {
 			if timeout -= end - now; timeout <= 0 {
@@ -275,6 +310,9 @@ func (w *Waiter) Wait(fds []unix.PollFd, timeout time.Duration) (int, syscall.Er
 		w.lastEvent = end
 		if w.short >= 2 {
 			w.hot, w.hotSince, w.short = true, end, 0
+			if w.rt >= 0 {
+				w.park.detach()
+			}
 		}
 	}
 	return n, e
@@ -287,8 +325,10 @@ func (w *Waiter) idle(fds []unix.PollFd, timeout time.Duration) (int, syscall.Er
 		return w.ppoll(fds, 0, true)
 	}
 	if w.park == nil && !w.noPark {
-		if w.park = newParker(w); w.park == nil {
+		if w.park = newParker(w, w.watch); w.park == nil {
 			w.noPark = true
+		} else if w.watch {
+			w.rt = runtimePoller(w.park.ep)
 		}
 	}
 	if w.park != nil {
@@ -298,6 +338,42 @@ func (w *Waiter) idle(fds []unix.PollFd, timeout time.Duration) (int, syscall.Er
 		}
 	}
 	return w.ppoll(fds, timeout, false)
+}
+
+// hotPoll is a hot wait's ppoll(2) on set, with timeout t: also on the runtime's epoll instance when
+// the Waiter watches it and its descriptors are out of it (parker.detach). That the runtime's poller
+// is ready is not counted in n, but makes the next hot wait serve it (serveDue).
+func (w *Waiter) hotPoll(set []unix.PollFd, t time.Duration) (int, syscall.Errno) {
+	if w.rt < 0 || !w.park.detached || w.muted {
+		return w.ppoll(set, t, true)
+	}
+	w.set = append(append(w.set[:0], set...), unix.PollFd{Fd: w.rt, Events: unix.POLLIN})
+	n, e := w.ppoll(w.set, t, true)
+	for i := range set {
+		set[i].Revents = w.set[i].Revents
+	}
+	if n > 0 && w.set[len(set)].Revents != 0 {
+		n--
+		w.serveDue = true
+	}
+	return n, e
+}
+
+// serve lets the goroutines that wait in the runtime's poller for descriptors now ready run (a
+// console, a control connection): the Waiter's goroutine parks for a moment (see parker.serve). The
+// Waiter stays hot, with its hot waits bounded as after a park (sysmon may have gone to sleep).
+//
+// Should the runtime's poller be ready still after the serve, hot waits leave it out until the next
+// yield (muted): a readiness that its polls do not take away must not make every wait a serve.
+func (w *Waiter) serve() {
+	w.serveDue = false
+	w.muted = w.park.serve(w.rt)
+	w.served++
+	now := mono()
+	w.lastYield, w.full = now, true
+	if !w.bounded {
+		w.bounded, w.hotSince = true, now
+	}
 }
 
 // ppoll runs ppoll(2) on fds with timeout (negative: none); raw keeps the runtime out of it.

@@ -280,7 +280,7 @@ func TestWaiterAfterOneProc(t *testing.T) {
 	}
 }
 
-// TestWaiterStaysHot: with the window of plug2tap and vplug (HotFor), a hot Waiter stays hot through waits without
+// TestWaiterStaysHot: with the tools' window (HotFor), a hot Waiter stays hot through waits without
 // events, and once hot for trustAfter its waits no longer need a bound of their own: they end by a
 // timeout they were given, or a preemption signal.
 func TestWaiterStaysHot(t *testing.T) {
@@ -291,8 +291,8 @@ func TestWaiterStaysHot(t *testing.T) {
 	fd, fds := eventfd(t)
 	w := NewWaiter()
 	defer w.Close()
-	if w.hotFor != ServerHotFor {
-		t.Fatalf("before SetHot, a new Waiter's hot window = %v, want ServerHotFor (%v)", w.hotFor, ServerHotFor)
+	if w.hotFor != shortHot {
+		t.Fatalf("before SetHot, a new Waiter's hot window = %v, want shortHot (%v)", w.hotFor, shortHot)
 	}
 	w.hotFor = HotFor
 	heat(t, w, fd, fds)
@@ -320,21 +320,20 @@ func TestWaiterStaysHot(t *testing.T) {
 
 // TestSetHot: GOVDE_HOT's values, and the window of the Waiters made after.
 func TestSetHot(t *testing.T) {
-	t.Cleanup(func() { hotWindow.Store(int64(ServerHotFor)) })
+	t.Cleanup(func() { hotWindow.Store(int64(shortHot)) })
 	for _, c := range []struct {
-		v         string
-		def, want time.Duration
-	}{{"", HotFor, HotFor}, {"", ServerHotFor, ServerHotFor}, {"10ms", HotFor, 10 * time.Millisecond},
-		{"0", HotFor, 0}, {"2s", ServerHotFor, 2 * time.Second}} {
-		if err := SetHot(c.v, c.def); err != nil {
-			t.Fatalf("SetHot(%q, %v): %v", c.v, c.def, err)
+		v    string
+		want time.Duration
+	}{{"", HotFor}, {"10ms", 10 * time.Millisecond}, {"0", 0}, {"2s", 2 * time.Second}} {
+		if err := SetHot(c.v); err != nil {
+			t.Fatalf("SetHot(%q): %v", c.v, err)
 		}
 		if w := NewWaiter(); w.hotFor != c.want {
-			t.Errorf("after SetHot(%q, %v), a new Waiter's window = %v, want %v", c.v, c.def, w.hotFor, c.want)
+			t.Errorf("after SetHot(%q), a new Waiter's window = %v, want %v", c.v, w.hotFor, c.want)
 		}
 	}
 	for _, v := range []string{"fast", "-1s", "10"} {
-		err := SetHot(v, HotFor)
+		err := SetHot(v)
 		if want := `GOVDE_HOT="` + v + `": want a duration such as 1.5s or 10ms, or 0`; err == nil || err.Error() != want {
 			t.Errorf("SetHot(%q) = %v, want %q", v, err, want)
 		}

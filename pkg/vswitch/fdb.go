@@ -6,12 +6,12 @@ import (
 	"cmp"
 	"crypto/rand"
 	"encoding/binary"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/govde/govde/internal/sched"
 	"github.com/govde/govde/pkg/frame"
 )
 
@@ -258,7 +258,7 @@ func (f *fdb) deleteIf(del func(k fdbKey, e *fdbEntry) bool) []fdbKeyPort {
 		if int64(n) > f.maxStep.Load() {
 			f.maxStep.Store(int64(n)) // only deleteIf's callers store: ageLoop and the console, serialised enough for a statistic
 		}
-		runtime.Gosched()
+		sched.Yield() // the data plane's loop may be hot on the only P: it gives the P back at once
 	}
 	// Report in table order, as vde_switch walks its hash table (and as hash/print lists it), so that
 	// the hash/- debug events come in the same order.
