@@ -51,7 +51,7 @@ func asyncPreemptOff(godebug string) bool {
 // plane). It yields to the Go scheduler every YieldEvery, before a wait.
 //
 // When the process runs on one P (GOMAXPROCS 1, see OneProc), a Waiter that frames keep busy (see
-// below for when it goes hot) is hot until its window (SetHot: HotFor, ServerHotFor or GOVDE_HOT)
+// below for when it goes hot) is hot until its window (SetHot: HotFor or GOVDE_HOT)
 // passes without an event: it waits without telling the runtime (a raw system call), keeping its P.
 // A waiting loop then costs the runtime little: its P is not taken away by sysmon, so the loop does
 // not have to take it back when a frame arrives, and a yield has no idle P to start a thread for, so
