@@ -179,6 +179,9 @@ func (p *parker) serve(rt int32) bool {
 	p.rt[0] = unix.PollFd{Fd: rt, Events: unix.POLLIN}
 	p.calls, p.still = 0, false
 	p.rc.Read(p.serveReady) // an error: f is closed, and the Waiter with it
+	// Twice: one schedule in 61 takes the global run queue first, where a yield puts the Waiter's
+	// goroutine, ahead of the local one, where the poll put the others.
+	runtime.Gosched()
 	runtime.Gosched()
 	return p.still
 }

@@ -268,7 +268,7 @@ func (w *Waiter) Wait(fds []unix.PollFd, timeout time.Duration) (int, syscall.Er
 			return n, e
 		}
 		// The timeout, or a signal: sysmon's preemption of a wait without one, or another.
-		if t != 0 {
+		if t != 0 && !w.serveDue {
 			w.quiet++
 		}
 		end := mono()
