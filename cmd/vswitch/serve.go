@@ -52,7 +52,7 @@ func serve(c *cli.Context, cfg config) error {
 	if err := sched.SetHot(os.Getenv(sched.HotEnvVar)); err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}
-	sched.WatchPoller() // the console and the sockets' goroutines run beside the data-plane loop
+	sched.WatchPoller() // the console's and the control sockets' goroutines run beside the data-plane loop
 	opts := daemon.Options{Name: c.App.Name, Background: cfg.daemon, Pidfile: cfg.pidfile,
 		Timeout: readyTimeout, Stderr: c.App.ErrWriter}
 	return daemon.Run(c.Context, opts, func(_ context.Context, d *daemon.Process) error {

@@ -51,7 +51,7 @@ func serve(c *cli.Context, cfg *config) error {
 	if err := sched.SetHot(os.Getenv(sched.HotEnvVar)); err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}
-	sched.WatchPoller() // the console and the sockets' goroutines run beside the data-plane loop
+	sched.WatchPoller() // the console's goroutines run beside the data-plane loop
 	cfg.sched = mode
 	descr := vde.Description(descrPrefix) // the pid is taken before daemonizing, as in the reference
 	opts := daemon.Options{Name: c.App.Name, Background: cfg.daemon, Pidfile: cfg.pidfile,

@@ -267,8 +267,8 @@ func Yield() {
 var watchPoller atomic.Bool
 
 // WatchPoller makes the Waiters made from now on watch the Go runtime's network poller while they are
-// hot, for a tool whose other goroutines wait there (vswitch's and wirefilter's console, control
-// socket and client connections): they then run as soon as their descriptors are ready. Otherwise a
+// hot, for a tool whose other goroutines wait there (vswitch's console, control socket and clients'
+// control connections, wirefilter's console): they then run as soon as their descriptors are ready. Otherwise a
 // hot loop, which keeps the process's only P, leaves them to sysmon's poll (every 10 ms) and to the
 // loop's next yield after it: each step of a joining client's handshake took up to some 20 ms,
 // hundreds in all, and vswitch kept its loop's window at 10 ms for that. Linux only.
