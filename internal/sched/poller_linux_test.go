@@ -170,3 +170,29 @@ func TestServeMutesStuckPoller(t *testing.T) {
 		t.Errorf("50 waits with the poller stuck ready served it %d times, want 1 (and 1 per yield)", d)
 	}
 }
+
+// TestWatchWithoutPoller: a watching Waiter that cannot find the runtime's epoll instance (no /proc)
+// keeps the short window, as the tools that watch did before WatchPoller.
+func TestWatchWithoutPoller(t *testing.T) {
+	procs(t, 1)
+	rtPoller.Lock()
+	saved := rtPoller.fd
+	was := rtPoller.done
+	rtPoller.fd, rtPoller.done = -1, true
+	rtPoller.Unlock()
+	t.Cleanup(func() {
+		rtPoller.Lock()
+		rtPoller.fd, rtPoller.done = saved, was
+		rtPoller.Unlock()
+	})
+	fd, fds := eventfd(t)
+	w := watchingWaiter(t)
+	post(fd)
+	if n := waitOK(t, w, fds, -1); n != 1 {
+		t.Fatalf("Wait with an event = %d", n)
+	}
+	drain(fd)
+	if w.rt >= 0 || w.hotFor != shortHot {
+		t.Errorf("no runtime poller found: rt %d, window %v; want -1, %v", w.rt, w.hotFor, shortHot)
+	}
+}

@@ -328,7 +328,11 @@ func (w *Waiter) idle(fds []unix.PollFd, timeout time.Duration) (int, syscall.Er
 		if w.park = newParker(w, w.watch); w.park == nil {
 			w.noPark = true
 		} else if w.watch {
-			w.rt = runtimePoller(w.park.ep)
+			if w.rt = runtimePoller(w.park.ep); w.rt < 0 {
+				// Nothing to watch (no /proc): a long window would starve the goroutines in the
+				// runtime's poller (see WatchPoller).
+				w.hotFor = min(w.hotFor, shortHot)
+			}
 		}
 	}
 	if w.park != nil {
