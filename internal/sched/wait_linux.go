@@ -229,9 +229,10 @@ func (w *Waiter) Wait(fds []unix.PollFd, timeout time.Duration) (int, syscall.Er
 			w.serve()
 			now = mono()
 		}
-		if now-w.lastYield >= YieldEvery || yielders.Load() != 0 {
+		if due := now-w.lastYield >= YieldEvery; due || yielders.Load() != 0 {
 			runtime.Gosched()
-			w.lastYield, w.full, w.muted = now, true, false
+			w.lastYield, w.full = now, true
+			w.muted = w.muted && !due // a muted poller is looked at again every YieldEvery at most
 		}
 		t := timeout
 		if yielders.Load() != 0 {
