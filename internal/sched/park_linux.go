@@ -123,7 +123,9 @@ func newParker(w *Waiter, split bool) *parker {
 		// readiness of ep left from before let the goroutine through), more came meanwhile, or it is
 		// the runtime's own wake-up eventfd, which only a poll that blocks reads. Three parks at most.
 		if p.calls > 1 {
-			if p.still = p.rtReady(); !p.still || p.calls > 3 {
+			// Polling an epoll instance takes none of its events.
+			n, _ := w.ppoll(p.rt[:], 0, true)
+			if p.still = n > 0; !p.still || p.calls > 3 {
 				RawRead(p.tfd, drain[:]) // the timer's expiry, so that it wakes nobody again
 				return true
 			}
@@ -157,17 +159,6 @@ func (p *parker) detach() {
 		p.detached = true
 	}
 }
-
-// rtReady reports whether the runtime's epoll instance (rt) has events: descriptors of goroutines
-// waiting in the runtime's poller are ready. Polling an epoll instance takes none of its events.
-func (p *parker) rtReady() bool {
-	n, _, _ := syscall.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&p.rt[0])), 1,
-		uintptr(unsafe.Pointer(&zeroTime)), 0, 0, 0)
-	return int(n) > 0
-}
-
-// zeroTime is a ppoll(2) timeout of zero.
-var zeroTime unix.Timespec
 
 // serve lets the goroutines that wait in the runtime's poller for descriptors now ready run, while
 // the Waiter is hot: its goroutine parks in the poller for a moment (a timer of a nanosecond ends the
