@@ -10,6 +10,10 @@
 #       the reference's MTU 1500 figure);
 #   ping RTT median and 99th percentile through one switch (everything ours, only our switch, only our
 #     plug2tap) and through the cable (everything ours, only our dpipe+vplug), against everything real;
+#   the same five ping paths again, paired: the reference's path and ours stand side by side, and
+#     BENCH_PING_ROUNDS (default 16) rounds of BENCH_ROUND_PINGS (default 300) pings every 2 ms go through both,
+#     in random order within each round; the median and quartiles of the rounds' ratios ours/ref (a run of
+#     1000 pings moves more from one run to the next than the gaps these rows are about);
 #   ping every 100 ms (an idle path, as most pings find it: each process goes idle between frames) through
 #     one switch and through the cable, everything ours against everything real: the RTT median and the CPU
 #     time per ping of the path's processes (switches, plugs, dpipe and its vplugs; /proc schedstat);
@@ -17,11 +21,11 @@
 #     1->1 and 2->2: frames/s delivered and the share of the frames sent that arrived;
 #   the ceiling: the same two namespaces joined by a Linux bridge (two veth pairs) and by one veth pair.
 #
-# Every figure is the median of BENCH_TCP_RUNS runs, the reference and ours alternating, each on fresh
+# Every other figure is the median of BENCH_TCP_RUNS runs, the reference and ours alternating, each on fresh
 # processes. Next to each throughput: the CPU seconds per GB carried, summed over the VDE processes of the
 # path (switches, plugs, dpipe and its vplugs; user+system from /proc), which does not depend on the load.
 # Environment: BENCH_TCP_ROWS (a regular expression: only the rows it matches), BENCH_TCP_TIME (default 5) seconds per iperf3 run, BENCH_TCP_RUNS (default 3), BENCH_PINGS
-# (default 1000, at 2 ms intervals), BENCH_SLOW_PINGS (default 100) at BENCH_SLOW_IV
+# (default 1000, at 2 ms intervals), BENCH_PING_ROUNDS and BENCH_ROUND_PINGS (above), BENCH_SLOW_PINGS (default 100) at BENCH_SLOW_IV
 # (default 0.1) s intervals, GOVDE_BIN (our binaries, default bin/). Needs root, iperf3 and vde2;
 # skipped otherwise. Everything it makes (namespaces, processes, sockets) is removed on exit, even on failure.
 set -uo pipefail
@@ -30,6 +34,8 @@ cd "$(dirname "$0")/.."
 SECS=${BENCH_TCP_TIME:-5}
 RUNS=${BENCH_TCP_RUNS:-3}
 PINGS=${BENCH_PINGS:-1000}
+ROUNDS=${BENCH_PING_ROUNDS:-16}
+ROUND_PINGS=${BENCH_ROUND_PINGS:-300}
 SLOW=${BENCH_SLOW_PINGS:-100}
 SLOWIV=${BENCH_SLOW_IV:-0.1}
 BIN=${GOVDE_BIN:-$PWD/bin}
@@ -159,6 +165,14 @@ pingstat() {
 		awk '{ v[NR] = $1 } END { if (NR == 0) { print "0 0"; exit } i = int(NR * 0.99); if (i < 1) i = 1; printf "%.3f %.3f\n", v[int((NR + 1) / 2)], v[i] }'
 }
 
+# roundstat NS: "median p99" RTT in ms of ROUND_PINGS pings every 2 ms from NS to 198.18.0.2, after 20 more
+# that find the path as the last round left it (a loop may have parked since) and are not counted.
+roundstat() {
+	ip netns exec "$1" timeout $((ROUND_PINGS / 100 + 30)) ping -n -c $((ROUND_PINGS + 20)) -i 0.002 198.18.0.2 2>/dev/null |
+		sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | tail -n +21 | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR == 0) { print "0 0"; exit } i = int(NR * 0.99); if (i < 1) i = 1; printf "%.3f %.3f\n", v[int((NR + 1) / 2)], v[i] }'
+}
+
 # cpuns PID...: CPU time in ns used so far by the processes and their children still running (schedstat).
 cpuns() {
 	local p c t sum=0
@@ -202,35 +216,42 @@ teardown() {
 	: >"$work/netns"
 	while read -r n; do ip link del "$n" 2>/dev/null; done <"$work/links"
 	: >"$work/links"
-	rm -rf "$work"/s1 "$work"/s2 "$work"/*.pid
+	rm -rf "$work"/s1* "$work"/s2* "$work"/*.pid
 }
 
-# one_switch SW PLUG MTU WHAT: hosts on one switch; WHAT is tcp or ping. Prints the figures.
+# sfx is appended to the names of a path's namespaces and switch directories, so that two paths can stand
+# side by side (the paired ping rounds); empty otherwise.
+sfx=
+
+# one_switch SW PLUG MTU WHAT: hosts on one switch; WHAT is tcp, ping or slowping, and the figures are
+# printed; or up: the path is left standing (until the next teardown) and the first host's namespace printed.
 one_switch() {
-	local n1=bt1-$tag n2=bt2-$tag s p1 p2
-	s=$(switch "$1" "$work/s1") || { teardown; echo "0 0"; return; }
-	p1=$(host "$2" "$n1" 198.18.0.1 "$work/s1" "$3") || { teardown; echo "0 0"; return; }
-	p2=$(host "$2" "$n2" 198.18.0.2 "$work/s1" "$3") || { teardown; echo "0 0"; return; }
+	local n1=bt1-$tag$sfx n2=bt2-$tag$sfx d=$work/s1$sfx s p1 p2
+	s=$(switch "$1" "$d") || { teardown; echo "0 0"; return; }
+	p1=$(host "$2" "$n1" 198.18.0.1 "$d" "$3") || { teardown; echo "0 0"; return; }
+	p2=$(host "$2" "$n2" 198.18.0.2 "$d" "$3") || { teardown; echo "0 0"; return; }
 	reach "$n1" || { teardown; echo "0 0"; return; }
 	case $4 in
 	tcp) iperf "$n1" "$n2" "$s" "$p1" "$p2" ;;
 	slowping) slowstat "$n1" "$s" "$p1" "$p2" ;;
+	up) echo "$n1"; return ;;
 	*) pingstat "$n1" ;;
 	esac
 	teardown
 }
 
-# two_switches SW PLUG CABLE WHAT: a host on each of two switches joined by a dpipe cable.
+# two_switches SW PLUG CABLE WHAT: a host on each of two switches joined by a dpipe cable (WHAT as above).
 two_switches() {
-	local n1=bt1-$tag n2=bt2-$tag s1 s2 p1 p2 c
-	s1=$(switch "$1" "$work/s1") && s2=$(switch "$1" "$work/s2") || { teardown; echo "0 0"; return; }
-	p1=$(host "$2" "$n1" 198.18.0.1 "$work/s1" 1500) || { teardown; echo "0 0"; return; }
-	p2=$(host "$2" "$n2" 198.18.0.2 "$work/s2" 1500) || { teardown; echo "0 0"; return; }
-	c=$(cable "$3" "$work/s1" "$work/s2")
+	local n1=bt1-$tag$sfx n2=bt2-$tag$sfx d1=$work/s1$sfx d2=$work/s2$sfx s1 s2 p1 p2 c
+	s1=$(switch "$1" "$d1") && s2=$(switch "$1" "$d2") || { teardown; echo "0 0"; return; }
+	p1=$(host "$2" "$n1" 198.18.0.1 "$d1" 1500) || { teardown; echo "0 0"; return; }
+	p2=$(host "$2" "$n2" 198.18.0.2 "$d2" 1500) || { teardown; echo "0 0"; return; }
+	c=$(cable "$3" "$d1" "$d2")
 	reach "$n1" || { teardown; echo "0 0"; return; }
 	case $4 in
 	tcp) iperf "$n1" "$n2" "$s1" "$s2" "$p1" "$p2" "$c" ;;
 	slowping) slowstat "$n1" "$s1" "$s2" "$p1" "$p2" "$c" ;;
+	up) echo "$n1"; return ;;
 	*) pingstat "$n1" ;;
 	esac
 	teardown
@@ -270,7 +291,7 @@ frames() {
 }
 
 # want NAME: whether the row NAME is measured (BENCH_TCP_ROWS, an extended regular expression, picks rows;
-# ping rows are named "ping ...", frame rows "frames 1"/"frames 2", the ceiling "kernel bridge"/"kernel veth").
+# ping rows are named "ping ..." (the paired ones "ping paired, ..."), frame rows "frames 1"/"frames 2", the ceiling "kernel bridge"/"kernel veth").
 want() { [ -z "${BENCH_TCP_ROWS:-}" ] || [[ "$1" =~ $BENCH_TCP_ROWS ]]; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -328,6 +349,53 @@ want "ping one switch, only the switch ours" && pingrow "$(both "one switch, onl
 want "ping one switch, only plug2tap ours" && pingrow "$(both "one switch, only plug2tap ours" one_switch ref ref 1500 ping -- one_switch ref ours 1500 ping)"
 want "ping cable, only dpipe/vplug ours" && pingrow "$(both "cable, only dpipe/vplug ours" two_switches ref ref ref ping -- two_switches ref ref ours ping)"
 want "ping cable, all ours vs all real" && pingrow "$(both "cable, all ours vs all real" two_switches ref ref ref ping -- two_switches ours ours ours ping)"
+echo
+
+# paired NAME REF-PATH... -- OURS-PATH...: both paths stand side by side; ROUNDS rounds of ROUND_PINGS pings
+# through each, which of the two goes first drawn at random in every round. Prints the reference's and ours'
+# medians of the rounds' medians, and the median and quartiles of the rounds' ratios ours/ref (median and p99).
+paired() {
+	local name=$1 ref=() ours=() na nb k ra rb
+	shift
+	while [ "$1" != -- ]; do ref+=("$1"); shift; done
+	shift
+	ours=("$@")
+	na=$(sfx=a "${ref[@]}" up)
+	nb=$(sfx=b "${ours[@]}" up)
+	if [[ $na != bt1-* || $nb != bt1-* ]]; then
+		teardown
+		printf '%-52s %s\n' "$name" "n/a (a path did not come up)"
+		return
+	fi
+	for k in $(seq "$ROUNDS"); do
+		if ((RANDOM % 2)); then
+			ra=$(roundstat "$na") rb=$(roundstat "$nb")
+		else
+			rb=$(roundstat "$nb") ra=$(roundstat "$na")
+		fi
+		echo "$ra $rb"
+	done >"$work/rounds"
+	teardown
+	python3 - "$name" "$work/rounds" <<'PY'
+import statistics as st, sys
+name, rows = sys.argv[1], [list(map(float, l.split())) for l in open(sys.argv[2]) if len(l.split()) == 4]
+rows = [r for r in rows if r[0] > 0 and r[1] > 0 and r[2] > 0]
+if len(rows) < 4:
+    print('%-52s n/a (%d usable rounds)' % (name, len(rows))); sys.exit()
+m = [r[2] / r[0] for r in rows]; p = [r[3] / r[1] for r in rows]
+q = st.quantiles(m, n=4); qp = st.quantiles(p, n=4)
+print('%-52s %6.3f %6.3f   %5.2f (%4.2f-%4.2f)   %5.2f (%4.2f-%4.2f)' % (name, st.median(r[0] for r in rows),
+      st.median(r[2] for r in rows), st.median(m), q[0], q[2], st.median(p), qp[0], qp[2]))
+PY
+}
+printf '%s\n' "ping every 2 ms, paired: $ROUNDS rounds of $ROUND_PINGS pings through both paths standing side by side, in"
+printf '%s\n' "random order; RTT ms (medians of the rounds' medians) and ratios ours/ref per round: median (quartiles)"
+printf '%-52s %6s %6s   %16s   %16s\n' "" ref ours "median ratio" "p99 ratio"
+want "ping paired, one switch, all ours vs all real" && paired "one switch, all ours vs all real" one_switch ref ref 1500 -- one_switch ours ours 1500
+want "ping paired, one switch, only the switch ours" && paired "one switch, only the switch ours" one_switch ref ref 1500 -- one_switch ours ref 1500
+want "ping paired, one switch, only plug2tap ours" && paired "one switch, only plug2tap ours" one_switch ref ref 1500 -- one_switch ref ours 1500
+want "ping paired, cable, only dpipe/vplug ours" && paired "cable, only dpipe/vplug ours" two_switches ref ref ref -- two_switches ref ref ours
+want "ping paired, cable, all ours vs all real" && paired "cable, all ours vs all real" two_switches ref ref ref -- two_switches ours ours ours
 echo
 printf '%-52s %19s %19s\n' "ping every ${SLOWIV}s: RTT median ms / CPU µs per ping" reference ours
 slowrow() {
