@@ -99,3 +99,35 @@ func TestReadWrite(t *testing.T) {
 		t.Errorf("Read at the end of the pipe = %v, want io.EOF", err)
 	}
 }
+
+// TestRecvSendOne: SendOne sends one datagram on a connected socket and RecvOne receives it whole; a
+// longer one is cut to the buffer and reported truncated; an empty socket gives EAGAIN; a closed peer
+// gives an error, not a signal.
+func TestRecvSendOne(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[0])
+	msg := []byte("a lone frame")
+	if e := SendOne(fds[0], msg, true); e != 0 {
+		t.Fatalf("SendOne: %v", e)
+	}
+	buf := make([]byte, 64)
+	if n, trunc, e := RecvOne(fds[1], buf, true); e != 0 || trunc || string(buf[:n]) != string(msg) {
+		t.Fatalf("RecvOne = %q, %v, %v; want %q", buf[:n], trunc, e, msg)
+	}
+	if _, _, e := RecvOne(fds[1], buf, true); e != unix.EAGAIN {
+		t.Fatalf("RecvOne on an empty socket: %v, want EAGAIN", e)
+	}
+	if e := SendOne(fds[0], make([]byte, 100), false); e != 0 {
+		t.Fatalf("SendOne: %v", e)
+	}
+	if n, trunc, e := RecvOne(fds[1], buf, false); e != 0 || !trunc || n != len(buf) {
+		t.Fatalf("RecvOne of 100 bytes into 64 = %d, %v, %v; want 64, truncated", n, trunc, e)
+	}
+	unix.Close(fds[1])
+	if e := SendOne(fds[0], msg, true); e == 0 {
+		t.Fatal("SendOne to a closed peer succeeded")
+	}
+}

@@ -168,7 +168,8 @@ type side struct {
 	// and then nothing: it is read once per wake-up, not again until EAGAIN, which would cost a lone
 	// packet (a ping) a system call between its arrival and the next one's. Reading it in two rounds
 	// in a row (lastRead is the round of the last read that gave a packet) ends that: a burst is read
-	// until EAGAIN again.
+	// until EAGAIN again. A datagram socket is lone when its last recvmmsg gave one frame: it is
+	// then read with one recvfrom per wake-up (readMmsg), until it is read in two rounds in a row.
 	lone     bool
 	lastRead uint64
 	// maxRecord, when not nil and positive, is the longest stream record read as in step
@@ -493,7 +494,7 @@ func (l *loop) pump(i int, readable bool) error {
 		err = l.parse(src, o, dir)
 	}
 	packets := src.rnb && !src.stream && src.mm == nil // read until EAGAIN, one packet a read
-	if packets && src.lone && src.lastRead+1 == l.round {
+	if src.lone && src.lastRead+1 == l.round {
 		src.lone = false // read in the round before too: a burst
 	}
 	reads := 0 // reads that gave a packet

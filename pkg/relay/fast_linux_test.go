@@ -751,6 +751,99 @@ func TestLonePackets(t *testing.T) {
 	}
 }
 
+// TestLoneDatagrams: a datagram socket whose recvmmsg gave one frame is read with one recvfrom per
+// wake-up; read in two rounds in a row, it is read with recvmmsg again. A lone frame goes out with
+// sendto, several with sendmmsg. Every frame arrives once, in order, and an oversize datagram read
+// alone is dropped and counted.
+func TestLoneDatagrams(t *testing.T) {
+	a, aPeer := newRawEP(t, unix.SOCK_DGRAM)
+	b, bPeer := newRawEP(t, unix.SOCK_DGRAM)
+	da, _ := a.RawDesc()
+	db, _ := b.RawDesc()
+	l := &loop{w: sched.NewWaiter(), wake: -1, tfd: -1, stats: new(Stats)}
+	defer l.release()
+	if !l.sides[0].init(da, &l.stats.Dir[BtoA]) || !l.sides[1].init(db, &l.stats.Dir[AtoB]) {
+		t.Fatal("init failed")
+	}
+	src := &l.sides[0]
+	if src.mm == nil || l.sides[1].out.mm == nil {
+		t.Fatal("a DGRAM socket pair is not read and written with mmsg")
+	}
+	seq := byte(0)
+	send := func(n int) {
+		for range n {
+			f := make([]byte, 60)
+			copy(f, frame.Broadcast[:])
+			f[20] = seq
+			seq++
+			sendRaw(t, aPeer, f)
+		}
+	}
+	next := byte(0)
+	got := func(n int) {
+		t.Helper()
+		buf := make([]byte, 2048)
+		for range n {
+			if m := recvRaw(t, bPeer, buf); m != 60 || buf[20] != next {
+				t.Fatalf("got %d bytes, frame %d; want 60, frame %d", m, buf[20], next)
+			}
+			next++
+		}
+		if m, err := unix.Read(bPeer, buf); err != unix.EAGAIN {
+			t.Fatalf("one more frame than the %d wanted (%d bytes, %v)", n, m, err)
+		}
+	}
+	pump := func(round uint64) {
+		t.Helper()
+		l.round = round
+		if err := l.pump(0, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	send(1)
+	pump(1)
+	got(1)
+	if !src.lone {
+		t.Fatal("one frame from recvmmsg: not lone")
+	}
+	send(3)
+	pump(5) // lone: one recvfrom
+	got(1)
+	if !src.lone {
+		t.Fatal("a lone read ended lone")
+	}
+	pump(6) // read in round 5 too: recvmmsg
+	got(2)
+	if src.lone {
+		t.Fatal("read in two rounds in a row: still lone")
+	}
+	send(40)
+	pump(9)
+	got(40)
+	if src.lone {
+		t.Fatal("40 frames in one go: lone")
+	}
+	send(1)
+	pump(30)
+	got(1)
+	if !src.lone {
+		t.Fatal("one frame from recvmmsg again: not lone")
+	}
+	sendRaw(t, aPeer, make([]byte, frame.MaxLen+1))
+	pump(40) // lone: the oversize datagram is cut by recvfrom, and dropped
+	got(0)
+	if c := &l.stats.Dir[AtoB]; c.Drops.Load() != 1 || c.Oversize.Load() != 1 {
+		t.Fatalf("oversize datagram: drops %d, oversize %d; want 1 and 1", c.Drops.Load(), c.Oversize.Load())
+	}
+	send(1)
+	pump(50)
+	got(1)
+	if c := &l.stats.Dir[AtoB]; c.Frames.Load() != uint64(next) {
+		t.Fatalf("counted %d frames sent, want %d", c.Frames.Load(), next)
+	}
+}
+
 // TestCancelWhileHot: on one P, where the loop's waits go hot and leave the cancel descriptors out
 // (sched.Waiter.Rare), an endpoint closed from outside ends Join while frames keep the loop hot. The
 // frames come from a child process: a goroutine of this one would run only when the loop yields.

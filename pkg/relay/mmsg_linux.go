@@ -71,10 +71,30 @@ func (l *loop) readMmsg(src *side, o *outq, dir Dir) (more bool, err error) {
 		return false, nil
 	}
 	m := src.mm
+	if k == 1 || src.lone {
+		// One frame: recvfrom, cheaper than a recvmmsg of one (rawfd.RecvOne). A lone source is read
+		// once per wake-up (see side.lone); one held by a Gate is read again if the gate opens.
+		n, trunc, e := rawfd.RecvOne(src.rfd, m.bufs[0], src.rnb)
+		if e != 0 {
+			return l.readErr(e)
+		}
+		src.lastRead = l.round
+		if trunc {
+			o.c.Drops.Add(1)
+			o.c.Oversize.Add(1)
+		} else {
+			l.deliver(o, dir, m.bufs[0][:n])
+		}
+		return !src.lone, nil
+	}
 	n, e := mmsg(unix.SYS_RECVMMSG, src.rfd, m.msgs[:k], src.rnb)
 	if e != 0 {
 		return l.readErr(e)
 	}
+	if n > 0 {
+		src.lastRead = l.round
+	}
+	src.lone = n == 1 // one frame, then nothing: lone until it is read in two rounds in a row
 	for i := range n {
 		h := &m.msgs[i]
 		if h.Hdr.Flags&unix.MSG_TRUNC != 0 {
@@ -124,10 +144,19 @@ func (o *outq) flushMmsg() error {
 	for o.mn > 0 && o.err == nil {
 		// The ring's frames from mhead on, up to its end: one sendmmsg (the rest in the next round).
 		k := min(o.mn, mmsgBatch-o.mhead)
-		for j := range k {
-			o.mm.iovs[o.mhead+j].SetLen(o.mlen[o.mhead+j])
+		var n int
+		var e syscall.Errno
+		if k == 1 {
+			// A lone frame: sendto, cheaper than a sendmmsg of one (rawfd.SendOne).
+			if e = rawfd.SendOne(o.fd, o.mm.bufs[o.mhead][:o.mlen[o.mhead]], o.nb); e == 0 {
+				n = 1
+			}
+		} else {
+			for j := range k {
+				o.mm.iovs[o.mhead+j].SetLen(o.mlen[o.mhead+j])
+			}
+			n, e = mmsg(unix.SYS_SENDMMSG, o.fd, o.mm.msgs[o.mhead:o.mhead+k], o.nb)
 		}
-		n, e := mmsg(unix.SYS_SENDMMSG, o.fd, o.mm.msgs[o.mhead:o.mhead+k], o.nb)
 		switch e {
 		case 0:
 			for j := range n {

@@ -66,16 +66,25 @@ func newOffState(flags, maxFrame int) *offState {
 	return o
 }
 
-// writePkt is the coalescer's WriteFunc: one writev(2) of the header and the packet to o.wfd.
+// writePkt is the coalescer's WriteFunc: one write(2) of the header and the packet to o.wfd when pkt
+// follows hdr in memory (as the Coalescer passes them), one writev(2) of both otherwise.
 func (o *offState) writePkt(hdr, pkt []byte) error {
 	if len(pkt) == 0 {
 		return nil
 	}
-	o.iov[0].Base, o.iov[1].Base = &hdr[0], &pkt[0]
-	o.iov[0].SetLen(len(hdr))
-	o.iov[1].SetLen(len(pkt))
+	one := unsafe.Add(unsafe.Pointer(&hdr[0]), len(hdr)) == unsafe.Pointer(&pkt[0])
+	if !one {
+		o.iov[0].Base, o.iov[1].Base = &hdr[0], &pkt[0]
+		o.iov[0].SetLen(len(hdr))
+		o.iov[1].SetLen(len(pkt))
+	}
 	for {
-		_, _, e := syscall.RawSyscall(syscall.SYS_WRITEV, uintptr(o.wfd), uintptr(unsafe.Pointer(&o.iov[0])), 2)
+		var e syscall.Errno
+		if one {
+			_, _, e = syscall.RawSyscall(syscall.SYS_WRITE, uintptr(o.wfd), uintptr(unsafe.Pointer(&hdr[0])), uintptr(len(hdr)+len(pkt)))
+		} else {
+			_, _, e = syscall.RawSyscall(syscall.SYS_WRITEV, uintptr(o.wfd), uintptr(unsafe.Pointer(&o.iov[0])), 2)
+		}
 		switch e {
 		case 0:
 			return nil

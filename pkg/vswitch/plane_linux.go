@@ -40,6 +40,7 @@ type plane struct {
 	outs  []*endpoint // destinations polled for POLLOUT, after the eps in pfd
 	dirty bool        // pfd must be rebuilt
 	w     *sched.Waiter
+	round uint64 // counts the wake-ups
 
 	nparked atomic.Int64 // sources parked now (for tests)
 }
@@ -52,6 +53,13 @@ type planeEP struct {
 	parked   *endpoint // the destination the source waits for, or nil
 	deadline int64     // when the wait ends (Switch.now)
 	recvFn   func(fd int)
+	oneFn    func(fd int)
+	// lone says that the last recvmmsg gave one frame: the socket is read with one recvfrom per
+	// wake-up (cheaper for a lone frame, a ping; see rawfd.RecvOne) until it is read in two rounds
+	// in a row (lastRead is the round of the last read that gave a frame), when a burst is read with
+	// recvmmsg again. A frame left unread keeps the socket readable for the next round.
+	lone     bool
+	lastRead uint64
 }
 
 func newPlane(s *Switch) (*plane, error) {
@@ -139,6 +147,7 @@ func (pl *plane) run() {
 		}
 		// Not locked to its thread, so that the Waiter's yields are cheap.
 		_, errno := pl.w.Wait(pl.pfd, timeout)
+		pl.round++
 		if errno != 0 && errno != unix.EINTR {
 			// Only EFAULT/EINVAL/ENOMEM are possible: nothing to wait for but a change.
 			pl.s.logf("data plane: ppoll: %v", errno)
@@ -188,6 +197,7 @@ func (pl *plane) sync() {
 		r.plane = true
 		pe := &planeEP{e: e, r: r, rb: newRxBatch()}
 		pe.recvFn = pe.rb.recvRaw
+		pe.oneFn = pe.rb.recvOne
 		pl.eps = append(pl.eps, pe)
 	}
 	for _, pe := range pl.eps {
@@ -270,7 +280,14 @@ func (pl *plane) nextDeadline() (int64, bool) {
 func (pl *plane) read(pe *planeEP) {
 	rb := pe.rb
 	rb.n, rb.err = 0, nil
-	if err := pe.e.rfd.Control(pe.recvFn); err != nil {
+	if pe.lone && pe.lastRead+1 == pl.round {
+		pe.lone = false // read in the round before too: a burst
+	}
+	fn := pe.recvFn
+	if pe.lone {
+		fn = pe.oneFn
+	}
+	if err := pe.e.rfd.Control(fn); err != nil {
 		pl.lose(pe)
 		return
 	}
@@ -280,6 +297,12 @@ func (pl *plane) read(pe *planeEP) {
 		}
 		pl.lose(pe)
 		return
+	}
+	if rb.n > 0 {
+		pe.lastRead = pl.round
+	}
+	if !pe.lone {
+		pe.lone = rb.n == 1 // one frame, then nothing
 	}
 	r := pe.r
 	if !r.forward(rb) {
@@ -315,6 +338,22 @@ func (rb *rxBatch) recvRaw(fd int) {
 	if !rb.recv(uintptr(fd)) {
 		rb.n, rb.err = 0, unix.EAGAIN
 	}
+}
+
+// recvOne is recvRaw for a lone socket: one frame, with recvfrom (rawfd.RecvOne).
+func (rb *rxBatch) recvOne(fd int) {
+	n, trunc, e := rawfd.RecvOne(fd, rb.bufs[0], true)
+	if e != 0 {
+		rb.n, rb.err = 0, e
+		return
+	}
+	m := &rb.msgs[0]
+	m.Len = uint32(n)
+	m.Hdr.Flags = 0
+	if trunc {
+		m.Hdr.Flags = unix.MSG_TRUNC
+	}
+	rb.n = 1
 }
 
 // rawFDer is a connection opened raw (vde.ServerConn with Request.Raw).

@@ -57,3 +57,51 @@ func TestParkedSourceDoesNotStallOthers(t *testing.T) {
 		t.Errorf("%d sources still parked", n)
 	}
 }
+
+// TestLoneThenBurst: frames that come one at a time, each answered, as pings (read with one recvfrom
+// per wake-up once a recvmmsg gave one), a burst after them (read with recvmmsg again) and pings once
+// more all arrive once and in order; an oversize datagram is dropped and counted on its port.
+func TestLoneThenBurst(t *testing.T) {
+	s, dir := startServed(t, Config{})
+	a, b := dial(t, s, dir, 0), dial(t, s, dir, 0)
+	learn := eth(frame.Broadcast, mac(2), 60)
+	must(t, b.WriteFrame(learn))
+	expectSock(t, a, learn)
+	seq := 0
+	next := func() []byte {
+		f := eth(mac(2), mac(1), 60)
+		f[20] = byte(seq)
+		seq++
+		return f
+	}
+	pings := func() {
+		for range 3 {
+			f := next()
+			must(t, a.WriteFrame(f))
+			expectSock(t, b, f)
+			r := eth(mac(1), mac(2), 60)
+			must(t, b.WriteFrame(r))
+			expectSock(t, a, r)
+		}
+	}
+	pings()
+	var burst [][]byte
+	for range 40 {
+		f := next()
+		burst = append(burst, f)
+		must(t, a.WriteFrame(f))
+	}
+	for _, f := range burst {
+		expectSock(t, b, f)
+	}
+	pings()
+	must(t, a.WriteFrame(make([]byte, frame.MaxLen+1))) // to 00:00:00:00:00:00, flooded were it kept
+	pings()
+	p, err := s.Port(a.Port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.In.Drops != 1 {
+		t.Errorf("port %d counted %d frames dropped on input, want the oversize one", a.Port(), p.In.Drops)
+	}
+}
