@@ -180,6 +180,9 @@ var epoch = time.Now()
 // mono returns the time on the monotonic clock: one clock read, where time.Now reads two clocks.
 func mono() time.Duration { return time.Since(epoch) }
 
+// Mono returns the time on a monotonic clock (from an origin of the process's), with one clock read.
+func Mono() time.Duration { return mono() }
+
 // NewWaiter returns a cold Waiter; it may go hot if GOMAXPROCS is 1 now or after a later OneProc.
 func NewWaiter() *Waiter {
 	return &Waiter{single: runtime.GOMAXPROCS(0) == 1, hotFor: time.Duration(hotWindow.Load()),

@@ -70,7 +70,7 @@ func joinFast(ctx context.Context, a, b frame.Endpoint, c *Config) (bool, error)
 		return false, nil
 	}
 	l := &loop{hook: c.Hook, gate: c.Gate, onRoom: c.OnRoom, timer: c.Timer, stats: c.Stats, wake: -1, tfd: -1,
-		w: sched.NewWaiter()}
+		w: sched.NewWaiter(), now: sched.Mono}
 	l.w.Rare = nslots - slotCan0
 	defer l.release()
 	if !l.sides[0].init(da, &c.Stats.Dir[BtoA]) || !l.sides[1].init(db, &c.Stats.Dir[AtoB]) {
@@ -151,7 +151,8 @@ type loop struct {
 
 	fds   [nslots]unix.PollFd
 	w     *sched.Waiter
-	round uint64 // counts the poll(2) wake-ups
+	now   func() time.Duration // sched.Mono; a test's clock in tests
+	round uint64               // counts the poll(2) wake-ups
 }
 
 // side is one endpoint: its input state (frames read from it) and out, the frames going to it.
@@ -168,10 +169,11 @@ type side struct {
 	// and then nothing: it is read once per wake-up, not again until EAGAIN, which would cost a lone
 	// packet (a ping) a system call between its arrival and the next one's. Reading it in two rounds
 	// in a row (lastRead is the round of the last read that gave a packet) ends that: a burst is read
-	// until EAGAIN again. A datagram socket is lone when its last recvmmsg gave one frame: it is
-	// then read with one recvfrom per wake-up (readMmsg), until it is read in two rounds in a row.
+	// until EAGAIN again.
 	lone     bool
 	lastRead uint64
+	// lastFrame is when a read of a datagram socket last gave frames (sched.Mono): see sparse.
+	lastFrame time.Duration
 	// maxRecord, when not nil and positive, is the longest stream record read as in step
 	// (Config.MaxRecord); frame.MaxLen otherwise.
 	maxRecord *atomic.Int32
@@ -494,7 +496,7 @@ func (l *loop) pump(i int, readable bool) error {
 		err = l.parse(src, o, dir)
 	}
 	packets := src.rnb && !src.stream && src.mm == nil // read until EAGAIN, one packet a read
-	if src.lone && src.lastRead+1 == l.round {
+	if packets && src.lone && src.lastRead+1 == l.round {
 		src.lone = false // read in the round before too: a burst
 	}
 	reads := 0 // reads that gave a packet

@@ -751,22 +751,22 @@ func TestLonePackets(t *testing.T) {
 	}
 }
 
-// TestLoneDatagrams: a datagram socket whose recvmmsg gave one frame is read with one recvfrom per
-// wake-up; read in two rounds in a row, it is read with recvmmsg again. A lone frame goes out with
-// sendto, several with sendmmsg. Every frame arrives once, in order, and an oversize datagram read
-// alone is dropped and counted.
-func TestLoneDatagrams(t *testing.T) {
+// TestSparseDatagrams: a datagram socket that gave no frame for sparseGap is read with one recvfrom
+// per wake-up; read again within sparseGap, with recvmmsg (the rest of a burst at once). A lone frame
+// goes out with sendto, several with sendmmsg. Every frame arrives once, in order, and an oversize
+// datagram read alone is dropped and counted. The loop runs on a test clock.
+func TestSparseDatagrams(t *testing.T) {
 	a, aPeer := newRawEP(t, unix.SOCK_DGRAM)
 	b, bPeer := newRawEP(t, unix.SOCK_DGRAM)
 	da, _ := a.RawDesc()
 	db, _ := b.RawDesc()
-	l := &loop{w: sched.NewWaiter(), wake: -1, tfd: -1, stats: new(Stats)}
+	var clock time.Duration
+	l := &loop{w: sched.NewWaiter(), wake: -1, tfd: -1, stats: new(Stats), now: func() time.Duration { return clock }}
 	defer l.release()
 	if !l.sides[0].init(da, &l.stats.Dir[BtoA]) || !l.sides[1].init(db, &l.stats.Dir[AtoB]) {
 		t.Fatal("init failed")
 	}
-	src := &l.sides[0]
-	if src.mm == nil || l.sides[1].out.mm == nil {
+	if l.sides[0].mm == nil || l.sides[1].out.mm == nil {
 		t.Fatal("a DGRAM socket pair is not read and written with mmsg")
 	}
 	seq := byte(0)
@@ -793,54 +793,43 @@ func TestLoneDatagrams(t *testing.T) {
 			t.Fatalf("one more frame than the %d wanted (%d bytes, %v)", n, m, err)
 		}
 	}
-	pump := func(round uint64) {
+	pump := func(at time.Duration) {
 		t.Helper()
-		l.round = round
+		clock = at
 		if err := l.pump(0, true); err != nil {
 			t.Fatal(err)
 		}
 	}
+	ms := time.Millisecond
 
-	send(1)
-	pump(1)
-	got(1)
-	if !src.lone {
-		t.Fatal("one frame from recvmmsg: not lone")
-	}
 	send(3)
-	pump(5) // lone: one recvfrom
+	pump(1 * ms) // sparse: one recvfrom
 	got(1)
-	if !src.lone {
-		t.Fatal("a lone read ended lone")
-	}
-	pump(6) // read in round 5 too: recvmmsg
+	pump(1*ms + 10*time.Microsecond) // within sparseGap: recvmmsg takes the other two
 	got(2)
-	if src.lone {
-		t.Fatal("read in two rounds in a row: still lone")
-	}
 	send(40)
-	pump(9)
+	pump(1*ms + 20*time.Microsecond)
 	got(40)
-	if src.lone {
-		t.Fatal("40 frames in one go: lone")
-	}
 	send(1)
-	pump(30)
+	pump(3 * ms) // 2 ms later: sparse again
 	got(1)
-	if !src.lone {
-		t.Fatal("one frame from recvmmsg again: not lone")
-	}
+	send(2)
+	pump(3*ms + sparseGap) // not more than sparseGap after the last frame: recvmmsg
+	got(2)
 	sendRaw(t, aPeer, make([]byte, frame.MaxLen+1))
-	pump(40) // lone: the oversize datagram is cut by recvfrom, and dropped
+	send(1)
+	pump(5 * ms) // sparse: the oversize datagram is cut by recvfrom, and dropped
 	got(0)
 	if c := &l.stats.Dir[AtoB]; c.Drops.Load() != 1 || c.Oversize.Load() != 1 {
 		t.Fatalf("oversize datagram: drops %d, oversize %d; want 1 and 1", c.Drops.Load(), c.Oversize.Load())
 	}
-	send(1)
-	pump(50)
+	pump(5*ms + time.Microsecond)
 	got(1)
 	if c := &l.stats.Dir[AtoB]; c.Frames.Load() != uint64(next) {
 		t.Fatalf("counted %d frames sent, want %d", c.Frames.Load(), next)
+	}
+	if !sparse(time.Second, 0) || sparse(sparseGap, 0) || !sparse(sparseGap+1, 0) {
+		t.Fatal("sparse: a source is sparse after more than sparseGap without a frame, and only then")
 	}
 }
 

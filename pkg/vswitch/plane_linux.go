@@ -40,7 +40,6 @@ type plane struct {
 	outs  []*endpoint // destinations polled for POLLOUT, after the eps in pfd
 	dirty bool        // pfd must be rebuilt
 	w     *sched.Waiter
-	round uint64 // counts the wake-ups
 
 	nparked atomic.Int64 // sources parked now (for tests)
 }
@@ -54,12 +53,11 @@ type planeEP struct {
 	deadline int64     // when the wait ends (Switch.now)
 	recvFn   func(fd int)
 	oneFn    func(fd int)
-	// lone says that the last recvmmsg gave one frame: the socket is read with one recvfrom per
-	// wake-up (cheaper for a lone frame, a ping; see rawfd.RecvOne) until it is read in two rounds
-	// in a row (lastRead is the round of the last read that gave a frame), when a burst is read with
-	// recvmmsg again. A frame left unread keeps the socket readable for the next round.
-	lone     bool
-	lastRead uint64
+	// lastFrame is when a read last gave frames (sched.Mono). A socket that gave none for sparseGap
+	// is read with one recvfrom, once per wake-up (cheaper for a lone frame, a ping; see
+	// rawfd.RecvOne); a frame left unread keeps it readable, and the next read, soon after, is a
+	// recvmmsg.
+	lastFrame time.Duration
 }
 
 func newPlane(s *Switch) (*plane, error) {
@@ -147,7 +145,6 @@ func (pl *plane) run() {
 		}
 		// Not locked to its thread, so that the Waiter's yields are cheap.
 		_, errno := pl.w.Wait(pl.pfd, timeout)
-		pl.round++
 		if errno != 0 && errno != unix.EINTR {
 			// Only EFAULT/EINVAL/ENOMEM are possible: nothing to wait for but a change.
 			pl.s.logf("data plane: ppoll: %v", errno)
@@ -280,11 +277,9 @@ func (pl *plane) nextDeadline() (int64, bool) {
 func (pl *plane) read(pe *planeEP) {
 	rb := pe.rb
 	rb.n, rb.err = 0, nil
-	if pe.lone && pe.lastRead+1 == pl.round {
-		pe.lone = false // read in the round before too: a burst
-	}
+	now := sched.Mono()
 	fn := pe.recvFn
-	if pe.lone {
+	if now-pe.lastFrame > sparseGap {
 		fn = pe.oneFn
 	}
 	if err := pe.e.rfd.Control(fn); err != nil {
@@ -299,10 +294,7 @@ func (pl *plane) read(pe *planeEP) {
 		return
 	}
 	if rb.n > 0 {
-		pe.lastRead = pl.round
-	}
-	if !pe.lone {
-		pe.lone = rb.n == 1 // one frame, then nothing
+		pe.lastFrame = now
 	}
 	r := pe.r
 	if !r.forward(rb) {
@@ -340,7 +332,12 @@ func (rb *rxBatch) recvRaw(fd int) {
 	}
 }
 
-// recvOne is recvRaw for a lone socket: one frame, with recvfrom (rawfd.RecvOne).
+// sparseGap is how long a data socket must have given no frame for the next to be read alone, with
+// recvfrom rather than recvmmsg: frames that come this far apart (pings) come one at a time, and for one
+// frame recvfrom costs less. Frames closer together (a TCP flow, a flood) are read with recvmmsg.
+const sparseGap = 100 * time.Microsecond
+
+// recvOne is recvRaw for a sparse socket: one frame, with recvfrom (rawfd.RecvOne).
 func (rb *rxBatch) recvOne(fd int) {
 	n, trunc, e := rawfd.RecvOne(fd, rb.bufs[0], true)
 	if e != 0 {
