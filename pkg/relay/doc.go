@@ -35,9 +35,9 @@
 // data socket) is read with recvmmsg and written with sendmmsg, up to 32 frames per call; what a batch
 // read queued is written when the batch ends, and the frames of a TAP packet as soon as it is read, so
 // a lone frame (a ping) waits for nothing; a TAP that gave one packet is not read again until poll(2)
-// says so, and a socket whose recvmmsg gave one frame is read with one recvfrom per wake-up, until
-// frames come in two wake-ups in a row; a lone frame goes out with sendto (cheaper than the mmsg calls
-// for one frame). A datagram longer than frame.MaxLen is dropped and counted in Counters.Oversize. No frame
+// says so, and a socket that gave no frame for 100 µs is read with one recvfrom, once per wake-up (the
+// rest of a burst follows with recvmmsg); a lone frame goes out with sendto (for one frame these cost
+// less than the mmsg calls). A datagram longer than frame.MaxLen is dropped and counted in Counters.Oversize. No frame
 // costs a hand-off between threads through the runtime poller.
 // Stats.FastPath tells which path ran. Neither path allocates per frame.
 package relay

@@ -12,9 +12,9 @@
 // VDE data sockets are read by the plane (plane_linux.go): one goroutine that polls all of them
 // with ppoll(2), as vde_switch's single thread does, reads the ready ones with recvmmsg and forwards each
 // batch inline, writing to the other data sockets with non-blocking sendmmsg (scatter/gather, so adding
-// or removing a tag copies nothing) and to TAPs directly. A socket whose recvmmsg gave one frame is read
-// with one recvfrom per wake-up until frames come in two wake-ups in a row, and a lone untouched frame
-// goes out with sendto: for one frame these cost less than the mmsg calls. The sockets are kept out of the Go runtime's
+// or removing a tag copies nothing) and to TAPs directly. A socket that gave no frame for 100 µs is read
+// with one recvfrom, once per wake-up, and a lone frame sent as it is goes out with sendto: for one
+// frame these cost less than the mmsg calls. The sockets are kept out of the Go runtime's
 // poller (vde.Request.Raw). Other endpoints (TAPs, any frame.Endpoint) have a reader goroutine each that
 // forwards inline the same way. A destination that cannot take a frame now (full socket queue, full
 // out-queue, frame larger than a TAP's MTU) drops it and counts the drop: one slow client never slows
