@@ -116,8 +116,8 @@ func (c *Coalescer) Flush() error {
 func (c *Coalescer) Held() int { return len(c.held) }
 
 // plain writes f as it is, with an empty virtio-net header, the two contiguous in c.one: a WriteFunc
-// may then write them with one write(2) rather than a writev(2), which costs a lone frame (a ping) more
-// on this project's VM than copying it (see rawfd.RecvOne).
+// may then write them with one write(2) rather than a writev(2), which cost 0.2-0.35 µs more per frame
+// on a TAP on the development VM, far more than copying a small frame.
 func (c *Coalescer) plain(f []byte) error {
 	if cap(c.one) < HdrLen+len(f) {
 		c.one = make([]byte, HdrLen+max(len(f), 2048))

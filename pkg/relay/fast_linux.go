@@ -172,7 +172,7 @@ type side struct {
 	// until EAGAIN again.
 	lone     bool
 	lastRead uint64
-	// lastFrame is when a read of a datagram socket last gave frames (sched.Mono): see sparse.
+	// lastFrame is when a read of a datagram socket last gave frames (sched.Mono): see rawfd.Sparse.
 	lastFrame time.Duration
 	// maxRecord, when not nil and positive, is the longest stream record read as in step
 	// (Config.MaxRecord); frame.MaxLen otherwise.

@@ -751,8 +751,8 @@ func TestLonePackets(t *testing.T) {
 	}
 }
 
-// TestSparseDatagrams: a datagram socket that gave no frame for sparseGap is read with one recvfrom
-// per wake-up; read again within sparseGap, with recvmmsg (the rest of a burst at once). A lone frame
+// TestSparseDatagrams: a datagram socket that gave no frame for rawfd.SparseGap is read with one
+// recvfrom per wake-up; read again within it, with recvmmsg (the rest of a burst at once). A lone frame
 // goes out with sendto, several with sendmmsg. Every frame arrives once, in order, and an oversize
 // datagram read alone is dropped and counted. The loop runs on a test clock.
 func TestSparseDatagrams(t *testing.T) {
@@ -814,7 +814,7 @@ func TestSparseDatagrams(t *testing.T) {
 	pump(3 * ms) // 2 ms later: sparse again
 	got(1)
 	send(2)
-	pump(3*ms + sparseGap) // not more than sparseGap after the last frame: recvmmsg
+	pump(3*ms + rawfd.SparseGap) // not more than SparseGap after the last frame: recvmmsg
 	got(2)
 	sendRaw(t, aPeer, make([]byte, frame.MaxLen+1))
 	send(1)
@@ -828,8 +828,8 @@ func TestSparseDatagrams(t *testing.T) {
 	if c := &l.stats.Dir[AtoB]; c.Frames.Load() != uint64(next) {
 		t.Fatalf("counted %d frames sent, want %d", c.Frames.Load(), next)
 	}
-	if !sparse(time.Second, 0) || sparse(sparseGap, 0) || !sparse(sparseGap+1, 0) {
-		t.Fatal("sparse: a source is sparse after more than sparseGap without a frame, and only then")
+	if !rawfd.Sparse(time.Second, 0) || rawfd.Sparse(rawfd.SparseGap, 0) || !rawfd.Sparse(rawfd.SparseGap+1, 0) {
+		t.Fatal("Sparse: a source is sparse after more than SparseGap without a frame, and only then")
 	}
 }
 

@@ -4,7 +4,6 @@ package relay
 
 import (
 	"syscall"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -73,8 +72,8 @@ func (l *loop) readMmsg(src *side, o *outq, dir Dir) (more bool, err error) {
 	}
 	m := src.mm
 	now := l.now()
-	if one := sparse(now, src.lastFrame); k == 1 || one {
-		// One frame: recvfrom, cheaper than a recvmmsg of one (rawfd.RecvOne). A sparse source is
+	if one := rawfd.Sparse(now, src.lastFrame); k == 1 || one {
+		// One frame: recvfrom, cheaper than a recvmmsg of one (rawfd.Sparse). A sparse source is
 		// read once per wake-up: what else came keeps it readable, and is read with recvmmsg at
 		// once. One held by a Gate is read again when the gate opens.
 		n, trunc, e := rawfd.RecvOne(src.rfd, m.bufs[0], src.rnb)
@@ -108,17 +107,6 @@ func (l *loop) readMmsg(src *side, o *outq, dir Dir) (more bool, err error) {
 	}
 	return n == k, nil
 }
-
-// sparseGap is how long a datagram socket must have given no frame for the next to be read alone, with
-// recvfrom rather than recvmmsg (see sparse).
-const sparseGap = 100 * time.Microsecond
-
-// sparse reports whether a datagram source whose last frame came at last (sched.Mono; 0: never) is read
-// at now with one recvfrom, once per wake-up: frames that come this far apart (pings, a keep-alive)
-// come one at a time, and for one frame recvfrom and sendto cost less than recvmmsg and sendmmsg (some
-// 2.5 µs per frame on this project's VM, see rawfd.RecvOne). Frames closer together (a TCP flow, a
-// flood, a burst once its first frame was read) are read with recvmmsg.
-func sparse(now, last time.Duration) bool { return now-last > sparseGap }
 
 // The datagram output queue of a socket: frames wait in a ring of mmsgBatch buffers and go out with
 // sendmmsg, in order, when the loop flushes (after each batch it read, so a lone frame waits for
@@ -160,7 +148,7 @@ func (o *outq) flushMmsg() error {
 		var n int
 		var e syscall.Errno
 		if k == 1 {
-			// A lone frame: sendto, cheaper than a sendmmsg of one (rawfd.SendOne).
+			// A lone frame: sendto, cheaper than a sendmmsg of one (rawfd.Sparse).
 			if e = rawfd.SendOne(o.fd, o.mm.bufs[o.mhead][:o.mlen[o.mhead]], o.nb); e == 0 {
 				n = 1
 			}

@@ -119,7 +119,7 @@ func (r *rx) send(fd uintptr) bool {
 }
 
 // sendmmsg sends the group's messages from g.sent on, without blocking: a lone frame in one piece
-// with sendto, cheaper than a sendmmsg of one (rawfd.SendOne).
+// with sendto, cheaper than a sendmmsg of one (rawfd.Sparse).
 func (g *txGroup) sendmmsg(fd uintptr) (uintptr, syscall.Errno) {
 	if h := &g.msgs[g.sent].Hdr; g.n-g.sent == 1 && h.Iovlen == 1 {
 		if e := rawfd.SendOne(int(fd), unsafe.Slice(h.Iov.Base, h.Iov.Len), true); e != 0 {

@@ -53,9 +53,9 @@ type planeEP struct {
 	deadline int64     // when the wait ends (Switch.now)
 	recvFn   func(fd int)
 	oneFn    func(fd int)
-	// lastFrame is when a read last gave frames (sched.Mono). A socket that gave none for sparseGap
-	// is read with one recvfrom, once per wake-up (cheaper for a lone frame, a ping; see
-	// rawfd.RecvOne); a frame left unread keeps it readable, and the next read, soon after, is a
+	// lastFrame is when a read last gave frames (sched.Mono). A socket that gave none for
+	// rawfd.SparseGap is read with one recvfrom, once per wake-up (cheaper for a lone frame, a ping;
+	// see rawfd.Sparse); a frame left unread keeps it readable, and the next read, soon after, is a
 	// recvmmsg.
 	lastFrame time.Duration
 }
@@ -279,7 +279,7 @@ func (pl *plane) read(pe *planeEP) {
 	rb.n, rb.err = 0, nil
 	now := sched.Mono()
 	fn := pe.recvFn
-	if now-pe.lastFrame > sparseGap {
+	if rawfd.Sparse(now, pe.lastFrame) {
 		fn = pe.oneFn
 	}
 	if err := pe.e.rfd.Control(fn); err != nil {
@@ -331,11 +331,6 @@ func (rb *rxBatch) recvRaw(fd int) {
 		rb.n, rb.err = 0, unix.EAGAIN
 	}
 }
-
-// sparseGap is how long a data socket must have given no frame for the next to be read alone, with
-// recvfrom rather than recvmmsg: frames that come this far apart (pings) come one at a time, and for one
-// frame recvfrom costs less. Frames closer together (a TCP flow, a flood) are read with recvmmsg.
-const sparseGap = 100 * time.Microsecond
 
 // recvOne is recvRaw for a sparse socket: one frame, with recvfrom (rawfd.RecvOne).
 func (rb *rxBatch) recvOne(fd int) {

@@ -59,7 +59,7 @@ func TestParkedSourceDoesNotStallOthers(t *testing.T) {
 }
 
 // TestLoneThenBurst: frames that come one at a time, each answered, as pings (read with one recvfrom
-// each when they come more than sparseGap apart), a burst after them (read with recvmmsg) and pings
+// each when they come more than rawfd.SparseGap apart), a burst after them (read with recvmmsg) and pings
 // once more all arrive once and in order; an oversize datagram, read alone (it comes a millisecond
 // after the frame before), is dropped and counted on its port.
 func TestLoneThenBurst(t *testing.T) {
@@ -96,7 +96,7 @@ func TestLoneThenBurst(t *testing.T) {
 		expectSock(t, b, f)
 	}
 	pings()
-	// More than sparseGap after the frame before, so read with recvfrom; sent to 00:00:00:00:00:00, it
+	// More than rawfd.SparseGap after the frame before, so read with recvfrom; sent to 00:00:00:00:00:00, it
 	// would be flooded were it kept.
 	time.Sleep(time.Millisecond)
 	must(t, a.WriteFrame(make([]byte, frame.MaxLen+1)))
