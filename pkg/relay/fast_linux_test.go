@@ -673,6 +673,35 @@ func TestPipeWritesWholeRecords(t *testing.T) {
 	}
 }
 
+// numbered returns send, which writes n numbered 60-byte frames to the peer in, and got, which checks
+// that exactly the next n of them, in order, reached the peer out.
+func numbered(t *testing.T, in, out int) (send, got func(n int)) {
+	seq, next := byte(0), byte(0)
+	send = func(n int) {
+		for range n {
+			f := make([]byte, 60)
+			copy(f, frame.Broadcast[:])
+			f[20] = seq
+			seq++
+			sendRaw(t, in, f)
+		}
+	}
+	got = func(n int) {
+		t.Helper()
+		buf := make([]byte, 2048)
+		for range n {
+			if m := recvRaw(t, out, buf); m != 60 || buf[20] != next {
+				t.Fatalf("got %d bytes, frame %d; want 60, frame %d", m, buf[20], next)
+			}
+			next++
+		}
+		if m, err := unix.Read(out, buf); err != unix.EAGAIN {
+			t.Fatalf("one more frame than the %d wanted (%d bytes, %v)", n, m, err)
+		}
+	}
+	return send, got
+}
+
 // TestLonePackets: a packet source (a TAP: one packet per read) that gave one packet and then nothing
 // is read once per wake-up, not again until EAGAIN; read in two rounds in a row, it is read until
 // EAGAIN again. No packet waits for that: whatever stays unread keeps the descriptor readable.
@@ -690,31 +719,7 @@ func TestLonePackets(t *testing.T) {
 	if !src.rnb || src.stream || src.mm != nil {
 		t.Fatalf("a SEQPACKET socket is not a packet source here: rnb %v stream %v mm %v", src.rnb, src.stream, src.mm != nil)
 	}
-	seq := byte(0)
-	send := func(n int) {
-		for range n {
-			f := make([]byte, 60)
-			copy(f, frame.Broadcast[:])
-			f[20] = seq
-			seq++
-			sendRaw(t, aPeer, f)
-		}
-	}
-	next := byte(0)
-	// got checks that exactly n packets reached b, in order.
-	got := func(n int) {
-		t.Helper()
-		buf := make([]byte, 2048)
-		for range n {
-			if m := recvRaw(t, bPeer, buf); m != 60 || buf[20] != next {
-				t.Fatalf("got %d bytes, packet %d; want 60, packet %d", m, buf[20], next)
-			}
-			next++
-		}
-		if m, err := unix.Read(bPeer, buf); err != unix.EAGAIN {
-			t.Fatalf("one more packet than the %d wanted (%d bytes, %v)", n, m, err)
-		}
-	}
+	send, got := numbered(t, aPeer, bPeer)
 	pump := func(round uint64) {
 		t.Helper()
 		l.round = round
@@ -769,30 +774,7 @@ func TestSparseDatagrams(t *testing.T) {
 	if l.sides[0].mm == nil || l.sides[1].out.mm == nil {
 		t.Fatal("a DGRAM socket pair is not read and written with mmsg")
 	}
-	seq := byte(0)
-	send := func(n int) {
-		for range n {
-			f := make([]byte, 60)
-			copy(f, frame.Broadcast[:])
-			f[20] = seq
-			seq++
-			sendRaw(t, aPeer, f)
-		}
-	}
-	next := byte(0)
-	got := func(n int) {
-		t.Helper()
-		buf := make([]byte, 2048)
-		for range n {
-			if m := recvRaw(t, bPeer, buf); m != 60 || buf[20] != next {
-				t.Fatalf("got %d bytes, frame %d; want 60, frame %d", m, buf[20], next)
-			}
-			next++
-		}
-		if m, err := unix.Read(bPeer, buf); err != unix.EAGAIN {
-			t.Fatalf("one more frame than the %d wanted (%d bytes, %v)", n, m, err)
-		}
-	}
+	send, got := numbered(t, aPeer, bPeer)
 	pump := func(at time.Duration) {
 		t.Helper()
 		clock = at
@@ -825,8 +807,8 @@ func TestSparseDatagrams(t *testing.T) {
 	}
 	pump(5*ms + time.Microsecond)
 	got(1)
-	if c := &l.stats.Dir[AtoB]; c.Frames.Load() != uint64(next) {
-		t.Fatalf("counted %d frames sent, want %d", c.Frames.Load(), next)
+	if c := &l.stats.Dir[AtoB]; c.Frames.Load() != 47 {
+		t.Fatalf("counted %d frames sent, want the 47 that went", c.Frames.Load())
 	}
 	if !rawfd.Sparse(time.Second, 0) || rawfd.Sparse(rawfd.SparseGap, 0) || !rawfd.Sparse(rawfd.SparseGap+1, 0) {
 		t.Fatal("Sparse: a source is sparse after more than SparseGap without a frame, and only then")
