@@ -157,21 +157,23 @@ except Exception: print(0)')
 		'BEGIN { printf "%s %.2f\n", m, (m > 0) ? (t / hz) / (m * s / 8 / 1000) : 0 }'
 }
 
+# rtts NS COUNT SKIP: "median p99" RTT in ms of COUNT pings every 2 ms from NS to 198.18.0.2, after SKIP more
+# that are not counted.
+rtts() {
+	ip netns exec "$1" timeout $((($2 + $3) / 100 + 30)) ping -n -c $(($2 + $3)) -i 0.002 198.18.0.2 2>/dev/null |
+		sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | tail -n +$(($3 + 1)) | sort -g |
+		awk '{ v[NR] = $1 } END { if (NR == 0) { print "0 0"; exit } i = int(NR * 0.99); if (i < 1) i = 1; printf "%.3f %.3f\n", v[int((NR + 1) / 2)], v[i] }'
+}
+
 # pingstat NS: "median p99" RTT in ms of PINGS pings from NS to 198.18.0.2.
 pingstat() {
 	ip netns exec "$1" ping -c 3 -W 1 -q 198.18.0.2 >/dev/null 2>&1
-	ip netns exec "$1" timeout $((PINGS / 100 + 30)) ping -n -c "$PINGS" -i 0.002 198.18.0.2 2>/dev/null |
-		sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR == 0) { print "0 0"; exit } i = int(NR * 0.99); if (i < 1) i = 1; printf "%.3f %.3f\n", v[int((NR + 1) / 2)], v[i] }'
+	rtts "$1" "$PINGS" 0
 }
 
 # roundstat NS: "median p99" RTT in ms of ROUND_PINGS pings every 2 ms from NS to 198.18.0.2, after 20 more
 # that find the path as the last round left it (a loop may have parked since) and are not counted.
-roundstat() {
-	ip netns exec "$1" timeout $((ROUND_PINGS / 100 + 30)) ping -n -c $((ROUND_PINGS + 20)) -i 0.002 198.18.0.2 2>/dev/null |
-		sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | tail -n +21 | sort -g |
-		awk '{ v[NR] = $1 } END { if (NR == 0) { print "0 0"; exit } i = int(NR * 0.99); if (i < 1) i = 1; printf "%.3f %.3f\n", v[int((NR + 1) / 2)], v[i] }'
-}
+roundstat() { rtts "$1" "$ROUND_PINGS" 20; }
 
 # cpuns PID...: CPU time in ns used so far by the processes and their children still running (schedstat).
 cpuns() {
