@@ -126,9 +126,13 @@ func run(c *cli.Context) error {
 	if err := sched.SetHot(os.Getenv(sched.HotEnvVar)); err != nil {
 		return cmdutil.Exitf(1, "%v", err)
 	}
+	mode, err := sched.ParseMode(os.Getenv(sched.EnvVar))
+	if err != nil {
+		return cmdutil.Exitf(1, "%v", err)
+	}
 	opts := daemon.Options{Name: "plug2tap", Background: cfg.daemon, Pidfile: cfg.pidfile, Timeout: daemonTimeout}
 	return daemon.Run(c.Context, opts, func(ctx context.Context, d *daemon.Process) error {
-		return serve(ctx, cfg, d)
+		return serve(ctx, cfg, mode, d)
 	})
 }
 
@@ -137,8 +141,9 @@ const daemonTimeout = 30 * time.Second
 
 // serve connects the switch (or the stream) and the TAP, writes the pidfile and copies frames until
 // one side goes away or ctx ends. Errors before d.Ready are startup errors (daemon.Run hands them to
-// the waiting -d parent); the daemon logs "plug2tap started" to syslog.
-func serve(ctx context.Context, cfg config, d *daemon.Process) (err error) {
+// the waiting -d parent); the daemon logs "plug2tap started" to syslog. While a bulk flow passes, the
+// process runs under SCHED_BATCH unless mode is sched.Normal (sched.Follow).
+func serve(ctx context.Context, cfg config, mode sched.Mode, d *daemon.Process) (err error) {
 	// Opened raw, the switch (or stream) and the TAP let relay.Join take its poll(2) fast path. The TAP
 	// has offloads where the kernel grants them: it cuts the 64 KB segments it reads into frames and
 	// joins the TCP segments written to it, so the switch still sees ordinary frames.
@@ -170,8 +175,18 @@ func serve(ctx context.Context, cfg config, d *daemon.Process) (err error) {
 	if d.Background() {
 		d.Logf("plug2tap started")
 	}
-	if relay.Fast(dev, sw, nil) {
+	// SCHED_BATCH while a bulk flow passes (sched.Follow): the frames the switch sends and those the
+	// TAP gives then wait for the running thread instead of preempting it, and go several to a wake-up.
+	// Not beside vde2's wirefilter on the stream (sched.FragilePeer).
+	rc := &relay.Config{Stats: new(relay.Stats)}
+	fctx, stopFollow := context.WithCancel(ctx)
+	defer stopFollow()
+	go sched.Follow(fctx, mode, sched.Flow{
+		Frames: func() uint64 { return rc.Stats.Dir[0].Frames.Load() + rc.Stats.Dir[1].Frames.Load() },
+		FDs:    sched.StreamFDs(dev, sw),
+	})
+	if relay.Fast(dev, sw, rc) {
 		sched.OneProc() // the loop is all the work: its waits may keep the P (sched.Waiter)
 	}
-	return relay.Join(ctx, dev, sw, nil) // the daemon logs an error here (daemon.Run)
+	return relay.Join(ctx, dev, sw, rc) // the daemon logs an error here (daemon.Run)
 }

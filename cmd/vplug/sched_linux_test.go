@@ -23,10 +23,9 @@ import (
 )
 
 // firehose writes a script called name that writes stream records of 60-byte frames to its
-// standard output without end, and returns its path.
+// standard output without end (testutil.Firehose), and returns its path.
 func firehose(t *testing.T, name string) string {
 	t.Helper()
-	dir := t.TempDir()
 	var recs bytes.Buffer
 	w := stream.NewWriter(&recs)
 	for i := range 1000 {
@@ -34,17 +33,7 @@ func firehose(t *testing.T, name string) string {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "recs"), recs.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	script := filepath.Join(dir, name)
-	// Its standard error goes nowhere: a process that outlives vplug holding the test's stderr pipe
-	// would keep testutil's Wait from returning.
-	body := "#!/bin/sh\nexec 2>/dev/null\nwhile :; do cat " + filepath.Join(dir, "recs") + " || exit; done\n"
-	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return script
+	return testutil.Firehose(t, name, recs.Bytes())
 }
 
 // childOf returns a child process of pid (any of its threads may have started it).
