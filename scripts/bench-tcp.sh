@@ -5,12 +5,12 @@
 #   TCP (iperf3) between two hosts, each in its own network namespace on a TAP served by a plug2tap:
 #     - through one switch: everything real; only our switch; only our plug2tap; everything ours;
 #     - over a cable "dpipe vplug SW1 = vplug SW2" between two switches (one host on each): only our
-#       dpipe+vplug; everything ours (the reference: dpipe vde_plug SW1 = vde_plug SW2);
+#       dpipe+vplug; only our plug2taps; everything ours (the reference: dpipe vde_plug SW1 = vde_plug SW2);
 #     - everything ours with MTU 9000 on both TAPs (the reference cannot carry it; its ratio is against
 #       the reference's MTU 1500 figure);
 #   ping RTT median and 99th percentile through one switch (everything ours, only our switch, only our
 #     plug2tap) and through the cable (everything ours, only our dpipe+vplug), against everything real;
-#   the same five ping paths again, paired: the reference's path and ours stand side by side, and
+#   the same five ping paths again, and the cable with only our plug2taps, paired: the reference's path and ours stand side by side, and
 #     BENCH_PING_ROUNDS (default 16) rounds of BENCH_ROUND_PINGS (default 300) pings every 2 ms go through both,
 #     in random order within each round; the median and quartiles of the rounds' ratios ours/ref (a run of
 #     1000 pings moves more from one run to the next than the gaps these rows are about);
@@ -330,6 +330,7 @@ if want "host-host, all ours (switch + plug2tap)" || want "MTU 9000"; then
 	ref1500=$(cut -d'|' -f2 <<<"$all")
 fi
 want "cable dpipe vplug = vplug, only dpipe/vplug ours" && row "$(both "cable dpipe vplug = vplug, only dpipe/vplug ours" two_switches ref ref ref tcp -- two_switches ref ref ours tcp)"
+want "cable, only plug2tap ours" && row "$(both "cable, only plug2tap ours" two_switches ref ref ref tcp -- two_switches ref ours ref tcp)"
 want "cable, all ours" && row "$(both "cable, all ours" two_switches ref ref ref tcp -- two_switches ours ours ours tcp)"
 j9s=() j9cs=()
 want "MTU 9000" && for _ in $(seq "$RUNS"); do
@@ -397,6 +398,7 @@ want "ping paired, one switch, all ours vs all real" && paired "one switch, all 
 want "ping paired, one switch, only the switch ours" && paired "one switch, only the switch ours" one_switch ref ref 1500 -- one_switch ours ref 1500
 want "ping paired, one switch, only plug2tap ours" && paired "one switch, only plug2tap ours" one_switch ref ref 1500 -- one_switch ref ours 1500
 want "ping paired, cable, only dpipe/vplug ours" && paired "cable, only dpipe/vplug ours" two_switches ref ref ref -- two_switches ref ref ours
+want "ping paired, cable, only plug2tap ours" && paired "cable, only plug2tap ours" two_switches ref ref ref -- two_switches ref ours ref
 want "ping paired, cable, all ours vs all real" && paired "cable, all ours vs all real" two_switches ref ref ref -- two_switches ours ours ours
 echo
 printf '%-52s %19s %19s\n' "ping every ${SLOWIV}s: RTT median ms / CPU µs per ping" reference ours
