@@ -160,6 +160,19 @@ func (p *parker) detach() {
 	}
 }
 
+// unwatch takes the Waiter's descriptors out of the epoll instance that watches them, when the Waiter
+// goes hot: its hot waits poll them with ppoll(2), and while they stayed in the epoll instance every
+// event on one of them (a frame the switch sends, the answer a TAP's host writes back inside the
+// write that brought it a ping) ran the epoll instance's wake-up callback too, and the runtime
+// poller's behind it when the instance is in that poller. The next park's watch puts them back.
+func (p *parker) unwatch() {
+	for fd := range p.regs {
+		epollCtl(p.data, unix.EPOLL_CTL_DEL, fd, 0) // EBADF, ENOENT: closed since, and gone with it
+	}
+	clear(p.regs)
+	p.last = p.last[:0]
+}
+
 // serve lets the goroutines that wait in the runtime's poller for descriptors now ready run, while
 // the Waiter is hot: its goroutine parks in the poller for a moment (a timer of a nanosecond ends the
 // park), the scheduler, finding nothing else to run, polls and readies them with it, and it yields to

@@ -184,3 +184,52 @@ func TestWaiterGoesHot(t *testing.T) {
 	heat(t, w, fd, fds)
 	keepHot(t, w, fd, fds)
 }
+
+// TestHotUnwatches: a Waiter that goes hot takes its descriptors out of its parker's epoll instance
+// (whether or not it watches the runtime's poller), so that an event on one runs no epoll wake-up
+// while its hot waits poll it; parked again, the Waiter watches them again and an event ends the park.
+func TestHotUnwatches(t *testing.T) {
+	procs(t, 1)
+	for _, watching := range []bool{false, true} {
+		fd, fds := eventfd(t)
+		w := testWaiter()
+		if watching {
+			w = watchingWaiter(t)
+			w.hotFor = testHot
+		}
+		defer w.Close()
+		heat(t, w, fd, fds)
+		if w.park == nil {
+			t.Fatal("no parker: the Waiter never parked")
+		}
+		registered := func() bool {
+			// MOD with the same events changes nothing, and fails with ENOENT for a descriptor that
+			// is not in the instance.
+			return epollCtl(w.park.data, unix.EPOLL_CTL_MOD, int32(fd), unix.EPOLLIN) == 0
+		}
+		if registered() {
+			t.Fatalf("watching %v: hot, the Waiter's descriptor is still in its parker's epoll instance", watching)
+		}
+		post(fd)
+		if n, _ := w.ppoll([]unix.PollFd{{Fd: int32(w.park.data), Events: unix.POLLIN}}, 0, true); n != 0 {
+			t.Fatalf("watching %v: hot, an event made the parker's epoll instance ready", watching)
+		}
+		if n := waitOK(t, w, fds, -1); n != 1 || !w.Hot() {
+			t.Fatalf("watching %v: hot Wait with an event = %d, hot %v", watching, n, w.Hot())
+		}
+		drain(fd)
+		// Past the window the Waiter parks, its descriptor watched again: an event posted while it is
+		// parked ends the park.
+		if n := waitOK(t, w, fds, 3*testHot); n != 0 || w.Hot() {
+			t.Fatalf("watching %v: Wait(3*testHot) without events = %d, hot %v; want a timeout, idle", watching, n, w.Hot())
+		}
+		go func() { time.Sleep(5 * time.Millisecond); post(fd) }()
+		if n := waitOK(t, w, fds, 5*time.Second); n != 1 {
+			t.Fatalf("watching %v: parked Wait with an event posted meanwhile = %d, want 1", watching, n)
+		}
+		drain(fd)
+		if !registered() {
+			t.Fatalf("watching %v: parked, the Waiter's descriptor is not in its parker's epoll instance", watching)
+		}
+	}
+}

@@ -314,8 +314,11 @@ func (w *Waiter) Wait(fds []unix.PollFd, timeout time.Duration) (int, syscall.Er
 		w.lastEvent = end
 		if w.short >= 2 {
 			w.hot, w.hotSince, w.short = true, end, 0
-			if w.rt >= 0 {
-				w.park.detach()
+			if w.park != nil {
+				w.park.unwatch()
+				if w.rt >= 0 {
+					w.park.detach()
+				}
 			}
 		}
 	}

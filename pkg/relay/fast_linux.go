@@ -31,13 +31,13 @@ const (
 	hdrLen = 2
 )
 
-// poll set slots: the read and write descriptor of each side, the wake eventfd, the Timer's timerfd,
-// both cancel descriptors (last: the Waiter's Rare ones).
+// poll set slots: the read and write descriptor of each side, the Timer's timerfd, the wake eventfd,
+// both cancel descriptors (last: the Waiter's Rare ones, with the eventfd when no Hook can Emit).
 const (
 	slotRead  = 0 // + 2*side
 	slotWrite = 1 // + 2*side
-	slotWake  = 4
-	slotTimer = 5
+	slotTimer = 4
+	slotWake  = 5
 	slotCan0  = 6
 	slotCan1  = 7
 	nslots    = 8
@@ -72,6 +72,12 @@ func joinFast(ctx context.Context, a, b frame.Endpoint, c *Config) (bool, error)
 	l := &loop{hook: c.Hook, gate: c.Gate, onRoom: c.OnRoom, timer: c.Timer, stats: c.Stats, wake: -1, tfd: -1,
 		w: sched.NewWaiter(), now: sched.Mono}
 	l.w.Rare = nslots - slotCan0
+	if c.Hook == nil {
+		// Without a Hook nothing Emits: only stop signals the eventfd, and the cancel descriptors'
+		// latency (see sched.Waiter.Rare) will do for it. Each descriptor left out of a hot wait
+		// spares the kernel a poll call and a wait-queue entry per wait.
+		l.w.Rare = nslots - slotWake
+	}
 	defer l.release()
 	if !l.sides[0].init(da, &c.Stats.Dir[BtoA]) || !l.sides[1].init(db, &c.Stats.Dir[AtoB]) {
 		return false, nil
@@ -177,6 +183,15 @@ type side struct {
 	// maxRecord, when not nil and positive, is the longest stream record read as in step
 	// (Config.MaxRecord); frame.MaxLen otherwise.
 	maxRecord *atomic.Int32
+	// answers says that the side is a non-blocking packet device (a TAP): the host's stack handles a
+	// frame written to it within the write(2), and what that makes it send back (a ping's echo
+	// reply, a TCP ACK) is there to read when the write returns. After a round that wrote to it, the
+	// loop reads it at once instead of after one more poll(2) (see answer); misses counts the reads
+	// in a row that found nothing, and answer stops trying after the second until a probe hits.
+	answers bool
+	misses  uint8
+	// sent is out's frame count when this side's input was last pumped, or at the round's start.
+	sent uint64
 }
 
 // limit returns the longest stream record read as in step.
@@ -228,6 +243,7 @@ func (s *side) init(d frame.RawDesc, cnt *Counters) bool {
 	if s.stream && isPipe(s.wfd) {
 		s.out.chunk = pipeChunk
 	}
+	s.answers = !s.stream && s.rnb && !isDgramSocket(s.rfd) && !isPipe(s.rfd)
 	if !s.stream && s.fr == nil {
 		if isDgramSocket(s.rfd) {
 			s.mm = newMmsgBufs()
@@ -390,15 +406,58 @@ func (l *loop) run() error {
 				}
 			}
 		}
+		// sent tells answer whether a side was written to after its input was pumped this round.
+		for i := range l.sides {
+			l.sides[i].sent = l.sides[i].out.c.Frames.Load()
+		}
 		for i := range l.sides {
 			readable := l.fds[slotRead+2*i].Revents&canRead != 0
 			if readable || (l.fds[slotRead+2*i].Fd >= 0 && l.sides[i].complete()) {
+				l.sides[i].sent = l.sides[i].out.c.Frames.Load()
 				if err := l.pump(i, readable); err != nil {
 					return err
 				}
 			}
 		}
+		for i := range l.sides {
+			if err := l.answer(i); err != nil {
+				return err
+			}
+		}
 	}
+}
+
+// probeEvery is how often (in rounds that wrote to it) answer reads a side whose answers stopped coming.
+const probeEvery = 16
+
+// answer reads side i once more when frames were written to it since its input was last pumped and it
+// answers within a write (side.answers): the reply to a ping written to a TAP leaves with the write's
+// round, saving the poll(2) that would only report it, a system call on the round trip of every frame
+// that the host answers (vde2's plug2tap polls before every read). A side whose answers do not come (a
+// host that only receives, the pinging host itself) is read so once in probeEvery such rounds.
+func (l *loop) answer(i int) error {
+	s := &l.sides[i]
+	if !s.answers || l.fds[slotRead+2*i].Fd < 0 || s.out.c.Frames.Load() == s.sent {
+		return nil
+	}
+	if s.misses >= 2 {
+		if s.misses++; s.misses < 2+probeEvery {
+			return nil
+		}
+		s.misses = 1 // the probe: one more miss stops the reads again
+	}
+	// This read neither makes the next round's reads a burst (pump's lone) nor ends one: with one
+	// poll(2) per ping left, the answers of consecutive pings come in consecutive rounds.
+	before := s.lastRead
+	s.lastRead = 0
+	err := l.pump(i, true)
+	if s.lastRead == 0 {
+		s.misses++
+	} else {
+		s.misses = 0
+	}
+	s.lastRead = before
+	return err
 }
 
 // runTimer calls Config.Timer and writes what it emitted; the Emits need no wake-up, as the loop

@@ -816,12 +816,13 @@ func TestSparseDatagrams(t *testing.T) {
 }
 
 // TestCancelWhileHot: on one P, where the loop's waits go hot and leave the cancel descriptors out
-// (sched.Waiter.Rare), an endpoint closed from outside ends Join while frames keep the loop hot. The
-// frames come from a child process: a goroutine of this one would run only when the loop yields.
+// (sched.Waiter.Rare), an endpoint closed from outside ends Join while frames keep the loop hot, and
+// so does the context's end (without a Hook, the stop's eventfd is a Rare descriptor too). The frames
+// come from a child process: a goroutine of this one would run only when the loop yields.
 func TestCancelWhileHot(t *testing.T) {
 	old := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(old)
-	for _, side := range []string{"a", "b"} {
+	for _, side := range []string{"a", "b", "ctx"} {
 		t.Run(side, func(t *testing.T) {
 			tp, tapPeer := newRawEP(t, unix.SOCK_DGRAM)
 			sw, swPeer := newRawEP(t, unix.SOCK_DGRAM)
@@ -829,7 +830,9 @@ func TestCancelWhileHot(t *testing.T) {
 			if side == "b" {
 				closed, in, out = sw, tapPeer, swPeer
 			}
-			errc := startJoin(context.Background(), tp, sw, nil)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			errc := startJoin(ctx, tp, sw, nil)
 			sender := exec.Command(os.Args[0], "-test.run=^TestHelperSender$")
 			sender.Env = append(os.Environ(), "GOVDE_RELAY_TEST_SENDER=1")
 			for _, fd := range []int{in, out} {
@@ -846,9 +849,13 @@ func TestCancelWhileHot(t *testing.T) {
 			}
 			defer func() { sender.Process.Kill(); sender.Wait() }()
 			time.Sleep(100 * time.Millisecond) // frames a millisecond apart: the loop is hot
-			closed.fd.Close()                  // the descriptor only: Done stays open
+			if side == "ctx" {
+				cancel()
+			} else {
+				closed.fd.Close() // the descriptor only: Done stays open
+			}
 			if err := waitJoin(t, errc); err != nil {
-				t.Fatalf("Join = %v, want nil after an endpoint was closed", err)
+				t.Fatalf("Join = %v, want nil after the %s ended", err, map[bool]string{true: "context", false: "endpoint"}[side == "ctx"])
 			}
 		})
 	}
@@ -869,5 +876,95 @@ func TestHelperSender(t *testing.T) {
 			}
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestAnswers: a packet device (a TAP; here a SEQPACKET socket, which the loop treats alike) that was
+// written to since its input was last pumped is read at once (answer), without a poll(2) to report
+// what its host wrote back within the write; a datagram socket is not. After two such reads in a row
+// that find nothing (a host that does not answer), the device is read so only once in probeEvery
+// rounds that wrote to it, until a read finds an answer again. None of these reads changes whether
+// the device's later reads are a burst (pump's lone).
+func TestAnswers(t *testing.T) {
+	a, aPeer := newRawEP(t, unix.SOCK_SEQPACKET)
+	b, bPeer := newRawEP(t, unix.SOCK_DGRAM)
+	da, _ := a.RawDesc()
+	db, _ := b.RawDesc()
+	l := &loop{w: sched.NewWaiter(), wake: -1, tfd: -1, stats: new(Stats), now: sched.Mono}
+	defer l.release()
+	if !l.sides[0].init(da, &l.stats.Dir[BtoA]) || !l.sides[1].init(db, &l.stats.Dir[AtoB]) {
+		t.Fatal("init failed")
+	}
+	tap := &l.sides[0]
+	if !tap.answers || l.sides[1].answers {
+		t.Fatalf("answers: packet device %v, datagram socket %v; want true, false", tap.answers, l.sides[1].answers)
+	}
+	l.fds[slotRead] = unix.PollFd{Fd: int32(tap.rfd), Events: unix.POLLIN}
+	l.fds[slotRead+2] = unix.PollFd{Fd: int32(l.sides[1].rfd), Events: unix.POLLIN}
+	toHost, fromHost := numbered(t, bPeer, aPeer) // frames from the switch's side to the TAP's host
+	buf := make([]byte, 2048)
+	// round delivers a frame to the TAP as a round does (the TAP's input count is taken first), with
+	// the host answering it within the write when answers, and reports whether answer read the
+	// answer and sent it on. An answer left unread is taken away, as the next poll would report it.
+	round := func(answers bool) (read bool) {
+		t.Helper()
+		l.round++
+		tap.sent = tap.out.c.Frames.Load()
+		toHost(1)
+		if err := l.pump(1, true); err != nil {
+			t.Fatal(err)
+		}
+		fromHost(1)
+		if answers {
+			sendRaw(t, aPeer, payload)
+		}
+		if err := l.answer(0); err != nil {
+			t.Fatal(err)
+		}
+		_, err := unix.Read(bPeer, buf)
+		read = err == nil
+		if _, err := unix.Read(tap.rfd, buf); answers && !read && err != nil {
+			t.Fatal("the host's answer is gone, and did not reach the switch's side")
+		}
+		return read
+	}
+
+	if !round(true) {
+		t.Fatal("the host's answer to a frame was not read with the write's round")
+	}
+	tap.lastRead = 7
+	if round(true); tap.lastRead != 7 {
+		t.Fatalf("an answer read set the device's last read round to %d, want it left at 7", tap.lastRead)
+	}
+	// No frame written to the TAP since its input was pumped: nothing to answer, no read.
+	l.round++
+	tap.sent = tap.out.c.Frames.Load()
+	sendRaw(t, aPeer, payload)
+	if err := l.answer(0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.Read(bPeer, buf); err == nil {
+		t.Fatal("the TAP was read with no frame written to it")
+	}
+	unix.Read(tap.rfd, buf)
+	// A host that does not answer: two misses, then one read in probeEvery rounds.
+	round(false)
+	round(false)
+	if tap.misses != 2 {
+		t.Fatalf("two reads that found nothing: misses %d, want 2", tap.misses)
+	}
+	for i := 1; i < probeEvery; i++ {
+		if round(true) {
+			t.Fatalf("round %d after two misses read an answer; want none before the probe", i)
+		}
+	}
+	if !round(true) {
+		t.Fatal("the probe, probeEvery rounds after the misses, did not read the answer")
+	}
+	if tap.misses != 0 {
+		t.Fatalf("a probe that found an answer: misses %d, want 0", tap.misses)
+	}
+	if !round(true) {
+		t.Fatal("after a probe that hit, the next round's answer was not read")
 	}
 }
