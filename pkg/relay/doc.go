@@ -37,7 +37,9 @@
 // a lone frame (a ping) waits for nothing; a TAP that gave one packet is not read again until poll(2)
 // says so, and a socket that gave no frame for 100 µs is read with one recvfrom, once per wake-up (the
 // rest of a burst follows with recvmmsg); a lone frame goes out with sendto (for one frame these cost
-// less than the mmsg calls, see rawfd.Sparse). A datagram longer than frame.MaxLen is dropped and
+// less than the mmsg calls, see rawfd.Sparse). A TAP that frames were written to is read again in the
+// same round, without a poll(2): its host answers within the write (a ping's echo, a TCP ACK), unless
+// it keeps not answering (then once in 16 such rounds). A datagram longer than frame.MaxLen is dropped and
 // counted in Counters.Oversize. No frame costs a hand-off between threads through the runtime poller.
 // Stats.FastPath tells which path ran. Neither path allocates per frame.
 package relay
