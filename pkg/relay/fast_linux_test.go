@@ -849,13 +849,15 @@ func TestCancelWhileHot(t *testing.T) {
 			}
 			defer func() { sender.Process.Kill(); sender.Wait() }()
 			time.Sleep(100 * time.Millisecond) // frames a millisecond apart: the loop is hot
+			what := "an endpoint was closed"
 			if side == "ctx" {
+				what = "the context ended"
 				cancel()
 			} else {
 				closed.fd.Close() // the descriptor only: Done stays open
 			}
 			if err := waitJoin(t, errc); err != nil {
-				t.Fatalf("Join = %v, want nil after the %s ended", err, map[bool]string{true: "context", false: "endpoint"}[side == "ctx"])
+				t.Fatalf("Join = %v, want nil after %s", err, what)
 			}
 		})
 	}
