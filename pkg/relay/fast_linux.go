@@ -446,8 +446,9 @@ func (l *loop) answer(i int) error {
 		}
 		s.misses = 1 // the probe: one more miss stops the reads again
 	}
-	// This read neither makes the next round's reads a burst (pump's lone) nor ends one: with one
-	// poll(2) per ping left, the answers of consecutive pings come in consecutive rounds.
+	// This read does not count as the side's read of the round (lastRead, which pump's burst rule
+	// looks at): with one poll(2) per ping left, the answers to consecutive pings come in consecutive
+	// rounds and would look like a burst. That pump set lastRead tells that it read a packet.
 	before := s.lastRead
 	s.lastRead = 0
 	err := l.pump(i, true)

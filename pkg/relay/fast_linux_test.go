@@ -22,7 +22,9 @@ import (
 	"github.com/govde/govde/internal/sched"
 	"github.com/govde/govde/internal/testutil"
 	"github.com/govde/govde/pkg/frame"
+	"github.com/govde/govde/pkg/offload"
 	"github.com/govde/govde/pkg/stream"
+	"github.com/govde/govde/pkg/tap"
 )
 
 // rawEP is a raw endpoint (what tap, vde and plug open with Raw) over one end of a socket pair:
@@ -885,8 +887,8 @@ func TestHelperSender(t *testing.T) {
 // written to since its input was last pumped is read at once (answer), without a poll(2) to report
 // what its host wrote back within the write; a datagram socket is not. After two such reads in a row
 // that find nothing (a host that does not answer), the device is read so only once in probeEvery
-// rounds that wrote to it, until a read finds an answer again. None of these reads changes whether
-// the device's later reads are a burst (pump's lone).
+// rounds that wrote to it, until a read finds an answer again. None of these reads counts as the
+// device's read of its round (lastRead, pump's burst rule).
 func TestAnswers(t *testing.T) {
 	a, aPeer := newRawEP(t, unix.SOCK_SEQPACKET)
 	b, bPeer := newRawEP(t, unix.SOCK_DGRAM)
@@ -968,5 +970,91 @@ func TestAnswers(t *testing.T) {
 	}
 	if !round(true) {
 		t.Fatal("after a probe that hit, the next round's answer was not read")
+	}
+}
+
+// TestTAPAnswersWithTheWrite: what answer counts on, against a real host. A ping written to a TAP
+// with offloads (as plug2tap opens it), in a namespace whose host has the TAP's address, is answered
+// within the write: the loop's answer read takes the echo reply and sends it on in the same round,
+// with no poll(2) in between.
+func TestTAPAnswersWithTheWrite(t *testing.T) {
+	testutil.SkipUnlessRoot(t)
+	ns := testutil.Netns(t)
+	const dev = "gvtans0"
+	hostMAC := frame.MAC{0x02, 0x47, 0x56, 0, 0xa0, 1}
+	peerMAC := frame.MAC{0x02, 0x47, 0x56, 0, 0xa0, 2}
+	hostIP, peerIP := [4]byte{198, 18, 7, 1}, [4]byte{198, 18, 7, 2}
+	var d *tap.Device
+	var err error
+	testutil.InNetns(t, ns, func() { d, err = tap.OpenConfig(tap.Config{Name: dev, Raw: true, Offload: true}) })
+	if err != nil {
+		t.Fatalf("TAP in %s: %v", ns, err)
+	}
+	t.Cleanup(func() { d.Close() })
+	testutil.Run(t, "ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf."+dev+".disable_ipv6=1")
+	testutil.Run(t, "ip", "-n", ns, "link", "set", dev, "address", net.HardwareAddr(hostMAC[:]).String())
+	testutil.Run(t, "ip", "-n", ns, "addr", "add", "198.18.7.1/24", "dev", dev)
+	testutil.Run(t, "ip", "-n", ns, "link", "set", dev, "up")
+	// The host answers the peer without asking for its address first.
+	testutil.Run(t, "ip", "-n", ns, "neigh", "replace", "198.18.7.2", "lladdr", net.HardwareAddr(peerMAC[:]).String(), "dev", dev)
+
+	b, bPeer := newRawEP(t, unix.SOCK_DGRAM)
+	da, ok := d.RawDesc()
+	db, _ := b.RawDesc()
+	if !ok {
+		t.Fatal("the TAP has no raw descriptor")
+	}
+	l := &loop{w: sched.NewWaiter(), wake: -1, tfd: -1, stats: new(Stats), now: sched.Mono}
+	defer l.release()
+	if !l.sides[0].init(da, &l.stats.Dir[BtoA]) || !l.sides[1].init(db, &l.stats.Dir[AtoB]) {
+		t.Fatal("init failed")
+	}
+	tp := &l.sides[0]
+	if !tp.answers {
+		t.Fatal("a TAP is not a side that answers")
+	}
+	l.fds[slotRead] = unix.PollFd{Fd: int32(tp.rfd), Events: unix.POLLIN}
+	l.fds[slotRead+2] = unix.PollFd{Fd: int32(l.sides[1].rfd), Events: unix.POLLIN}
+
+	buf := make([]byte, 2048)
+	for seq := range uint16(5) {
+		// An ICMP echo request from the peer, with 56 bytes of data as ping sends.
+		req := make([]byte, 14+20+8+56)
+		copy(req[0:6], hostMAC[:])
+		copy(req[6:12], peerMAC[:])
+		binary.BigEndian.PutUint16(req[12:], 0x0800)
+		ip := req[14:34]
+		ip[0], ip[8], ip[9] = 0x45, 64, 1 // IPv4, TTL 64, ICMP
+		binary.BigEndian.PutUint16(ip[2:], uint16(len(req)-14))
+		copy(ip[12:16], peerIP[:])
+		copy(ip[16:20], hostIP[:])
+		binary.BigEndian.PutUint16(ip[10:], offload.Checksum(ip))
+		icmp := req[34:]
+		icmp[0] = 8 // echo request
+		binary.BigEndian.PutUint16(icmp[4:], 0x4756)
+		binary.BigEndian.PutUint16(icmp[6:], seq)
+		binary.BigEndian.PutUint16(icmp[2:], offload.Checksum(icmp))
+
+		l.round++
+		tp.sent = tp.out.c.Frames.Load()
+		sendRaw(t, bPeer, req)
+		if err := l.pump(1, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.answer(0); err != nil {
+			t.Fatal(err)
+		}
+		n, err := unix.Read(bPeer, buf)
+		if err != nil {
+			t.Fatalf("ping %d: the host's echo reply was not read with the write's round (%v)", seq, err)
+		}
+		r := buf[:n]
+		if n != len(req) || !bytes.Equal(r[0:6], peerMAC[:]) || r[23] != 1 || r[34] != 0 ||
+			binary.BigEndian.Uint16(r[38:]) != 0x4756 || binary.BigEndian.Uint16(r[40:]) != seq {
+			t.Fatalf("ping %d: got a %d-byte frame % x, want the %d-byte echo reply", seq, n, r[:min(n, 42)], len(req))
+		}
+	}
+	if tp.misses != 0 {
+		t.Errorf("every read found the reply, yet misses = %d", tp.misses)
 	}
 }
