@@ -4,7 +4,8 @@
 #   frames/s switched (64 and 1500 bytes, 1->1 and 2->2 senders->receivers), the bare datagram socket
 #   pair rate (the machine's limit; a frame through a switch crosses two hops, so ~half of it is the
 #   ceiling), scaling with 1/2/4 senders, and, as root, TCP throughput (iperf3) and ping latency
-#   between two hosts in network namespaces on TAP ports, plus TCP with MTU 9000 (vswitch only).
+#   between two hosts in network namespaces on TAP ports and between a TAP-port host and a plug2tap host
+#   (vde_plug2tap with the reference), plus TCP with MTU 9000 (vswitch only).
 # Every frames/s figure is the median of BENCH_RUNS (default 5) runs, ours and the reference alternating,
 # each on a fresh switch, so that a burst of load from elsewhere on the machine does not decide a ratio
 # (the reference's rate varies a lot from run to run on 2 cores: a best-of would flatter it). The switch
@@ -47,6 +48,11 @@ VSW=${GOVDE_BIN:-$PWD/bin}/vswitch
 if [ ! -x "$VSW" ]; then
 	go build -o "$work/vswitch" ./cmd/vswitch || exit 1
 	VSW=$work/vswitch
+fi
+P2T=${GOVDE_BIN:-$PWD/bin}/plug2tap
+if [ ! -x "$P2T" ]; then
+	go build -o "$work/plug2tap" ./cmd/plug2tap || exit 1
+	P2T=$work/plug2tap
 fi
 n=0
 
@@ -143,16 +149,30 @@ if [ "$(id -u)" != 0 ] || ! command -v iperf3 >/dev/null; then
 	exit 0
 fi
 
-# tap_run KIND MTU: two namespaced hosts on TAP ports of a fresh switch; prints "tcp_mbps ping_avg_ms".
+# tap_run KIND MTU [plug]: two namespaced hosts on TAP ports of a fresh switch, or (plug) one on a TAP
+# port and one behind a plug2tap (vde_plug2tap with the reference, ours with ours), as a host's own TAP
+# and a VM are; prints "tcp_mbps ping_avg_ms".
 tap_run() {
-	local kind=$1 mtu=$2 id=$$$((n + 1)) dir h1 h2 ta tb out tcp lat
+	local kind=$1 mtu=$2 id=$$$((n + 1)) dir h1 h2 ta tb out tcp lat p2t=vde_plug2tap
 	dir=$work/sw$((n + 1))
 	h1=bvs1-$id h2=bvs2-$id ta=bvsa$id tb=bvsb$id
 	ip netns add "$h1" && echo "$h1" >>"$work/netns"
 	ip netns add "$h2" && echo "$h2" >>"$work/netns"
-	start_switch "$kind" "$dir" "$ta" "$tb" || { echo "0 0"; return; }
-	for _ in $(seq 50); do ip link show "$tb" >/dev/null 2>&1 && break; sleep 0.1; done
-	ip link set "$ta" netns "$h1" && ip link set "$tb" netns "$h2" || { stop_switch; echo "0 0"; return; }
+	if [ "${3:-}" = plug ]; then
+		[ "$kind" = ours ] && p2t=$P2T
+		start_switch "$kind" "$dir" "$ta" || { echo "0 0"; return; }
+		tb=bt0
+		ip netns exec "$h2" "$p2t" -d -P "$work/p2t$id.pid" -s "$dir" "$tb" || { stop_switch; echo "0 0"; return; }
+		for _ in $(seq 50); do [ -s "$work/p2t$id.pid" ] && break; sleep 0.1; done
+		tr -d '[:space:]-' <"$work/p2t$id.pid" >>"$work/pids"; echo >>"$work/pids"
+		for _ in $(seq 50); do ip -n "$h2" link show "$tb" >/dev/null 2>&1 && break; sleep 0.1; done
+		for _ in $(seq 50); do ip link show "$ta" >/dev/null 2>&1 && break; sleep 0.1; done
+		ip link set "$ta" netns "$h1" || { stop_switch; echo "0 0"; return; }
+	else
+		start_switch "$kind" "$dir" "$ta" "$tb" || { echo "0 0"; return; }
+		for _ in $(seq 50); do ip link show "$tb" >/dev/null 2>&1 && break; sleep 0.1; done
+		ip link set "$ta" netns "$h1" && ip link set "$tb" netns "$h2" || { stop_switch; echo "0 0"; return; }
+	fi
 	ip -n "$h1" link set lo up; ip -n "$h2" link set lo up
 	ip -n "$h1" link set "$ta" mtu "$mtu" up; ip -n "$h2" link set "$tb" mtu "$mtu" up
 	ip -n "$h1" addr add 198.18.0.1/24 dev "$ta"; ip -n "$h2" addr add 198.18.0.2/24 dev "$tb"
@@ -168,6 +188,7 @@ tap_run() {
 try: print("%.0f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))
 except Exception: print(0)')
 	kill "$srv" 2>/dev/null
+	[ -s "$work/p2t$id.pid" ] && kill "$(tr -d '[:space:]-' <"$work/p2t$id.pid")" 2>/dev/null; rm -f "$work/p2t$id.pid"
 	stop_switch
 	ip netns del "$h1"; ip netns del "$h2"
 	echo "${tcp:-0} ${lat:-0}"
@@ -179,5 +200,9 @@ read -r rt rl < <(tap_run ref 1500)
 read -r ot ol < <(tap_run ours 1500)
 printf '%-34s %14s %14s %8s\n' "TCP, iperf3 ${TCPT}s, Mbit/s" "$rt" "$ot" "$(ratio "$ot" "$rt")"
 printf '%-34s %14s %14s %8s\n' "ping avg RTT, ms (lower is better)" "$rl" "$ol" "$(ratio "$rl" "$ol")"
+read -r rt rl < <(tap_run ref 1500 plug)
+read -r ot ol < <(tap_run ours 1500 plug)
+printf '%-34s %14s %14s %8s\n' "TAP port <-> plug2tap host: TCP" "$rt" "$ot" "$(ratio "$ot" "$rt")"
+printf '%-34s %14s %14s %8s\n' "  ping avg RTT, ms (lower better)" "$rl" "$ol" "$(ratio "$rl" "$ol")"
 read -r jt jl < <(tap_run ours 9000)
 printf '%-34s %14s %14s %8s\n' "TCP, MTU 9000 on both TAPs, Mbit/s" "cannot" "$jt" ""

@@ -81,11 +81,8 @@ func runSwitch(cfg config, d *daemon.Process) error {
 	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigc)
 
-	if len(cfg.taps) == 0 {
-		// The plane is the switch's work: its waits may keep the P (sched.Waiter). A TAP port has a
-		// reader goroutine of its own, which would wait for the plane's yields: then not.
-		sched.OneProc()
-	}
+	// The plane is the switch's work, TAP ports included: its waits may keep the P (sched.Waiter).
+	sched.OneProc()
 	swCfg := cfg.sw
 	swCfg.Logf = logf
 	sw, err := vswitch.New(swCfg)

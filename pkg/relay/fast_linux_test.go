@@ -22,7 +22,6 @@ import (
 	"github.com/govde/govde/internal/sched"
 	"github.com/govde/govde/internal/testutil"
 	"github.com/govde/govde/pkg/frame"
-	"github.com/govde/govde/pkg/offload"
 	"github.com/govde/govde/pkg/stream"
 	"github.com/govde/govde/pkg/tap"
 )
@@ -1018,22 +1017,7 @@ func TestTAPAnswersWithTheWrite(t *testing.T) {
 
 	buf := make([]byte, 2048)
 	for seq := range uint16(5) {
-		// An ICMP echo request from the peer, with 56 bytes of data as ping sends.
-		req := make([]byte, 14+20+8+56)
-		copy(req[0:6], hostMAC[:])
-		copy(req[6:12], peerMAC[:])
-		binary.BigEndian.PutUint16(req[12:], 0x0800)
-		ip := req[14:34]
-		ip[0], ip[8], ip[9] = 0x45, 64, 1 // IPv4, TTL 64, ICMP
-		binary.BigEndian.PutUint16(ip[2:], uint16(len(req)-14))
-		copy(ip[12:16], peerIP[:])
-		copy(ip[16:20], hostIP[:])
-		binary.BigEndian.PutUint16(ip[10:], offload.Checksum(ip))
-		icmp := req[34:]
-		icmp[0] = 8 // echo request
-		binary.BigEndian.PutUint16(icmp[4:], 0x4756)
-		binary.BigEndian.PutUint16(icmp[6:], seq)
-		binary.BigEndian.PutUint16(icmp[2:], offload.Checksum(icmp))
+		req := testutil.EchoRequest(hostMAC, peerMAC, peerIP, hostIP, 0x4756, seq)
 
 		l.round++
 		tp.sent = tp.out.c.Frames.Load()
@@ -1048,9 +1032,7 @@ func TestTAPAnswersWithTheWrite(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ping %d: the host's echo reply was not read with the write's round (%v)", seq, err)
 		}
-		r := buf[:n]
-		if n != len(req) || !bytes.Equal(r[0:6], peerMAC[:]) || r[23] != 1 || r[34] != 0 ||
-			binary.BigEndian.Uint16(r[38:]) != 0x4756 || binary.BigEndian.Uint16(r[40:]) != seq {
+		if r := buf[:n]; !testutil.IsEchoReply(r, req) {
 			t.Fatalf("ping %d: got a %d-byte frame % x, want the %d-byte echo reply", seq, n, r[:min(n, 42)], len(req))
 		}
 	}

@@ -378,6 +378,11 @@ func (d *Device) RawDesc() (frame.RawDesc, bool) {
 	return rd, true
 }
 
+// RawFD returns the descriptor of a Device opened with Config.Raw (nil otherwise), for a poll loop that
+// reads the device itself with RawFD().Control and ReadFrameFrom (vswitch's data plane); Close waits for
+// such a read to return. Writes still go through WriteFrame, QueueFrame and Flush.
+func (d *Device) RawFD() *rawfd.FD { return d.raw }
+
 // control runs f on the device's descriptor.
 func (d *Device) control(f func(fd uintptr)) error {
 	if d.raw != nil {

@@ -9,14 +9,16 @@
 // tag insertion and removal, hub mode — except that frames up to frame.MaxLen are forwarded intact
 // instead of being truncated at 1518 bytes.
 //
-// VDE data sockets are read by the plane (plane_linux.go): one goroutine that polls all of them
-// with ppoll(2), as vde_switch's single thread does, reads the ready ones with recvmmsg and forwards each
-// batch inline, writing to the other data sockets with non-blocking sendmmsg (scatter/gather, so adding
-// or removing a tag copies nothing) and to TAPs directly. A socket that gave no frame for 100 µs is read
-// with one recvfrom, once per wake-up, and a lone frame sent as it is goes out with sendto: for one
-// frame these cost less than the mmsg calls. The sockets are kept out of the Go runtime's
-// poller (vde.Request.Raw). Other endpoints (TAPs, any frame.Endpoint) have a reader goroutine each that
-// forwards inline the same way. A destination that cannot take a frame now (full socket queue, full
+// VDE data sockets and TAPs are read by the plane (plane_linux.go): one goroutine that polls all of
+// them with ppoll(2), as vde_switch's single thread does, reads the ready ones (recvmmsg; a TAP with
+// offloads one 64 KB segment, cut into frames) and forwards each batch inline, writing to the other
+// data sockets with non-blocking sendmmsg (scatter/gather, so adding or removing a tag copies nothing)
+// and to TAPs directly. A socket that gave no frame for 100 µs is read with one recvfrom, once per
+// wake-up, and a lone frame sent as it is goes out with sendto: for one frame these cost less than the
+// mmsg calls. A TAP that the plane wrote to is read again in the same round, since its host answers
+// within the write (a ping's reply, a TCP ACK). The descriptors are kept out of the Go runtime's poller
+// (vde.Request.Raw, tap.Config.Raw). Other endpoints (any frame.Endpoint) have a reader goroutine each
+// that forwards inline the same way. A destination that cannot take a frame now (full socket queue, full
 // out-queue, frame larger than a TAP's MTU) drops it and counts the drop: one slow client never slows
 // the others. The forwarding path does not allocate in steady state.
 //
@@ -26,7 +28,7 @@
 // vde_switch's 20–23, and ran at 0.53–0.55× its throughput. With the plane: 17.5 s/GB and 1.48× in the
 // same run (scripts/bench-tcp.sh). The poll thread does not suffer what made a per-reader poll(2) slow
 // earlier: with a single thread blocked in a system call a P stays idle, so sysmon does not retake it.
-// Its waits are sched.Waiter's: run on one P (sched.OneProc, as cmd/vswitch does when it serves no TAP),
+// Its waits are sched.Waiter's: run on one P (sched.OneProc, as cmd/vswitch does),
 // a busy plane keeps its P through its waits, and ping round trips and CPU per frame come closer to
 // vde_switch's.
 //

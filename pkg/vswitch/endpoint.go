@@ -34,6 +34,13 @@ type endpoint struct {
 	ep  frame.Endpoint
 	raw syscall.RawConn // non-nil: batched non-blocking datagram I/O
 	rfd *rawfd.FD       // non-nil: the same on a socket opened raw, read by the plane
+	// tapfd, when not nil, is the descriptor of a TAP opened raw: the plane reads it (through framer,
+	// when the TAP has offloads), and frames for it are written inline (direct) as for any TAP.
+	tapfd  *rawfd.FD
+	framer frame.RawFramer
+	// wrote: the plane wrote frames to this TAP (tapfd) in its current round, so that it reads the
+	// TAP's answer at once. Only the plane's goroutine uses it.
+	wrote bool
 	// wdl sets the write deadline of raw (nil if the endpoint has none): it bounds a congestion
 	// wait parked in the runtime poller. waitMu serializes those waits.
 	wdl    func(time.Time) error
@@ -67,6 +74,8 @@ type epSpec struct {
 	done   <-chan struct{}
 	raw    syscall.RawConn
 	rfd    *rawfd.FD
+	tapfd  *rawfd.FD       // a TAP opened raw, read by the plane (direct must be set)
+	framer frame.RawFramer // its framer, when it has offloads
 	direct bool
 }
 
@@ -139,6 +148,9 @@ func (s *Switch) attach(sp epSpec) (*endpoint, error) {
 	e := &endpoint{id: sp.id, module: sp.module, descr: sp.descr, uid: sp.uid, port: p,
 		ep: sp.ep, raw: sp.raw, rfd: sp.rfd, done: sp.done, direct: sp.direct && sp.raw == nil && sp.rfd == nil,
 		quit: make(chan struct{})}
+	if e.direct {
+		e.tapfd, e.framer = sp.tapfd, sp.framer
+	}
 	if d, ok := sp.ep.(interface{ SetWriteDeadline(time.Time) error }); ok && e.raw != nil {
 		e.wdl = d.SetWriteDeadline
 	}
@@ -159,7 +171,7 @@ func (s *Switch) attach(sp epSpec) (*endpoint, error) {
 		joined = p.vlansLocked()
 	}
 	p.setEPsLocked(append([]*endpoint{e}, p.eps...))
-	if e.rfd == nil {
+	if !e.inPlane() {
 		s.wg.Add(1)
 	}
 	s.mu.Unlock()
@@ -176,7 +188,7 @@ func (s *Switch) attach(sp epSpec) (*endpoint, error) {
 		s.fstpFinishLocked(&a)
 	}
 	switch {
-	case e.rfd != nil:
+	case e.inPlane():
 		if !s.plane.add(e) {
 			s.removeEndpoint(e)
 		}
@@ -226,7 +238,7 @@ func (s *Switch) removeEndpoint(e *endpoint) {
 	}
 	s.mu.Unlock()
 	close(e.quit)
-	if e.rfd != nil {
+	if e.inPlane() {
 		s.plane.remove(e)
 	}
 	e.ep.Close()
@@ -334,6 +346,9 @@ func (e *endpoint) fits(b []byte) bool {
 	e.curMTU.Store(int64(mtu))
 	return payload <= int64(mtu)
 }
+
+// inPlane reports whether the plane reads e (a data socket or a TAP opened raw).
+func (e *endpoint) inPlane() bool { return e.rfd != nil || e.tapfd != nil }
 
 // writeDirect writes one frame inline; a frame that does not fit or fails is dropped and counted.
 func (e *endpoint) writeDirect(b []byte) {

@@ -238,8 +238,14 @@ func (r *rx) emit(p *port, i int, b []byte, mode uint8) {
 			r.group(d).add(b, mode, &r.tags[i])
 		case d.bw != nil:
 			r.queueDirect(d, transform(r.tmp[:], b, mode, &r.tags[i]))
+			if r.plane && d.tapfd != nil {
+				d.wrote = true
+			}
 		case d.direct:
 			d.writeDirect(transform(r.tmp[:], b, mode, &r.tags[i]))
+			if r.plane && d.tapfd != nil {
+				d.wrote = true
+			}
 		default:
 			d.enqueue(b, mode, &r.tags[i])
 		}

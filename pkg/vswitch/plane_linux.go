@@ -7,15 +7,17 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/govde/govde/internal/rawfd"
 	"github.com/govde/govde/internal/sched"
 	"golang.org/x/sys/unix"
 )
 
-// The plane reads every VDE data socket of the switch from one goroutine, as vde_switch does from one
-// thread: one ppoll(2) over all of them, recvmmsg on the ready ones, each batch forwarded inline
-// (sendmmsg to the other data sockets, writes to TAPs). The sockets are opened raw (vde.Request.Raw): the Go
+// The plane reads every VDE data socket and TAP of the switch from one goroutine, as vde_switch does from
+// one thread: one ppoll(2) over all of them, recvmmsg on the ready sockets and read(2) on the TAPs, each
+// batch forwarded inline (sendmmsg to the other data sockets, writes to TAPs), and a TAP written to read
+// again at once (answer). The descriptors are opened raw (vde.Request.Raw, tap.Config.Raw): the Go
 // runtime's poller never sees them, so a frame costs no poller wake-up, no goroutine hand-off and no
 // futex; on a TCP flow through the switch, a frame and its ACK used to cost one of each per frame
 // (see doc.go for the figures).
@@ -36,17 +38,20 @@ type plane struct {
 
 	// Owned by the loop.
 	eps   []*planeEP
+	taps  []*planeEP // the TAPs among eps
 	pfd   []unix.PollFd
 	outs  []*endpoint // destinations polled for POLLOUT, after the eps in pfd
 	dirty bool        // pfd must be rebuilt
 	w     *sched.Waiter
 
 	nparked atomic.Int64 // sources parked now (for tests)
+	answers atomic.Int64 // answer reads that gave frames (for tests)
 }
 
-// A planeEP is one data socket read by the plane, with its forwarding state.
+// A planeEP is one data socket or TAP read by the plane, with its forwarding state.
 type planeEP struct {
 	e        *endpoint
+	fd       *rawfd.FD // e.rfd or e.tapfd
 	r        *rx
 	rb       *rxBatch
 	parked   *endpoint // the destination the source waits for, or nil
@@ -56,8 +61,16 @@ type planeEP struct {
 	// lastFrame is when a read last gave frames (sched.Mono). A socket that gave none for
 	// rawfd.SparseGap is read with one recvfrom, once per wake-up (cheaper for a lone frame, a ping;
 	// see rawfd.Sparse); a frame left unread keeps it readable, and the next read, soon after, is a
-	// recvmmsg.
+	// recvmmsg. A TAP is read one packet per wake-up then, and until it has nothing or the batch is
+	// full otherwise.
 	lastFrame time.Duration
+
+	// A TAP's state. more: frames of the packet read last wait in framer (a TCP segment of more
+	// than maxBatch frames), so the TAP is read again without waiting for poll(2). misses counts the
+	// answer reads in a row that found nothing, wrounds the rounds that wrote to it since (see answer).
+	more    bool
+	misses  int
+	wrounds int
 }
 
 func newPlane(s *Switch) (*plane, error) {
@@ -143,6 +156,9 @@ func (pl *plane) run() {
 		if d, ok := pl.nextDeadline(); ok {
 			timeout = time.Duration(max(d, 0))
 		}
+		if pl.held() {
+			timeout = 0
+		}
 		// Not locked to its thread, so that the Waiter's yields are cheap.
 		_, errno := pl.w.Wait(pl.pfd, timeout)
 		if errno != 0 && errno != unix.EINTR {
@@ -166,13 +182,70 @@ func (pl *plane) run() {
 		}
 		for i, pe := range pl.eps {
 			pf := &pl.pfd[1+i]
-			if pf.Revents == 0 || pe.parked != nil || pe.e == nil {
+			if (pf.Revents == 0 && !pe.more) || pe.parked != nil || pe.e == nil {
 				continue
 			}
 			pl.read(pe)
 		}
+		pl.answer()
 	}
 }
+
+// held reports whether a TAP holds frames already read, which poll(2) does not report.
+func (pl *plane) held() bool {
+	for _, pe := range pl.taps {
+		if pe.more && pe.parked == nil && pe.e != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// answer reads at once the TAPs that the round wrote frames to: their hosts answer within the write
+// (a ping's echo reply, a TCP ACK, a segment the ACK let go), so the answer is forwarded in the same
+// round instead of after another poll(2), which is where vde_switch finds it. What an answer read
+// forwards may be written to another TAP, whose answer is read next, up to maxAnswerPasses. A TAP
+// whose host does not answer (it only receives) is not read after two misses in a row, but in one
+// round of 16 that write to it, which turns the reads back on when it answers.
+func (pl *plane) answer() {
+	for range maxAnswerPasses {
+		again := false
+		for _, pe := range pl.taps {
+			if pe.e == nil || !pe.e.wrote {
+				continue
+			}
+			pe.e.wrote = false
+			if pe.parked != nil || pe.more {
+				continue // its frames go first; more is read in the next round
+			}
+			if pe.misses >= 2 {
+				if pe.wrounds++; pe.wrounds%answerProbe != 0 {
+					continue
+				}
+			}
+			if pl.read(pe) {
+				pe.misses, pe.wrounds = 0, 0
+				pl.answers.Add(1)
+				again = true
+			} else {
+				pe.misses++
+			}
+		}
+		if !again {
+			return
+		}
+	}
+	for _, pe := range pl.taps {
+		if pe.e != nil {
+			pe.e.wrote = false
+		}
+	}
+}
+
+const (
+	maxAnswerPasses = 4  // answer reads per round, at most, of each TAP
+	answerProbe     = 16 // a TAP that stopped answering is read again once in so many rounds
+)
 
 func (pl *plane) closing() bool {
 	select {
@@ -192,9 +265,14 @@ func (pl *plane) sync() {
 	for _, e := range add {
 		r := newRx(pl.s, e)
 		r.plane = true
-		pe := &planeEP{e: e, r: r, rb: newRxBatch()}
+		pe := &planeEP{e: e, fd: e.rfd, r: r, rb: newRxBatch()}
 		pe.recvFn = pe.rb.recvRaw
 		pe.oneFn = pe.rb.recvOne
+		if e.tapfd != nil {
+			pe.fd = e.tapfd
+			pe.recvFn = func(fd int) { pe.readTap(fd, maxBatch) }
+			pe.oneFn = func(fd int) { pe.readTap(fd, 1) }
+		}
 		pl.eps = append(pl.eps, pe)
 	}
 	for _, pe := range pl.eps {
@@ -214,6 +292,12 @@ func (pl *plane) sync() {
 	}
 	clear(pl.eps[len(kept):])
 	pl.eps = kept
+	pl.taps = pl.taps[:0]
+	for _, pe := range pl.eps {
+		if pe.e.tapfd != nil {
+			pl.taps = append(pl.taps, pe)
+		}
+	}
 	pl.dirty = true
 }
 
@@ -234,7 +318,7 @@ func (pl *plane) drop() {
 			pl.resume(pe, true)
 		}
 	}
-	pl.eps = nil
+	pl.eps, pl.taps = nil, nil
 }
 
 // rebuild lays out pfd: the eventfd, every source (POLLIN unless parked), every destination a
@@ -252,7 +336,7 @@ func (pl *plane) rebuild() {
 				pl.outs = append(pl.outs, pe.parked)
 			}
 		}
-		pl.pfd = append(pl.pfd, unix.PollFd{Fd: int32(pe.e.rfd.Fd()), Events: ev})
+		pl.pfd = append(pl.pfd, unix.PollFd{Fd: int32(pe.fd.Fd()), Events: ev})
 	}
 	for _, d := range pl.outs {
 		pl.pfd = append(pl.pfd, unix.PollFd{Fd: int32(d.rfd.Fd()), Events: unix.POLLOUT})
@@ -273,8 +357,8 @@ func (pl *plane) nextDeadline() (int64, bool) {
 	return first - pl.s.now(), true
 }
 
-// read receives a batch from pe and forwards it.
-func (pl *plane) read(pe *planeEP) {
+// read receives a batch from pe and forwards it; it reports whether it read frames.
+func (pl *plane) read(pe *planeEP) bool {
 	rb := pe.rb
 	rb.n, rb.err = 0, nil
 	now := sched.Mono()
@@ -282,26 +366,72 @@ func (pl *plane) read(pe *planeEP) {
 	if rawfd.Sparse(now, pe.lastFrame) {
 		fn = pe.oneFn
 	}
-	if err := pe.e.rfd.Control(fn); err != nil {
+	if err := pe.fd.Control(fn); err != nil {
 		pl.lose(pe)
-		return
+		return false
 	}
 	if rb.err != nil {
 		if rb.err == unix.ECONNREFUSED || rb.err == unix.EAGAIN {
-			return // the peer went away for a moment (its ctl socket decides), or nothing after all
+			return false // the peer went away for a moment (its ctl socket decides), or nothing after all
 		}
 		pl.lose(pe)
-		return
+		return false
 	}
-	if rb.n > 0 {
-		pe.lastFrame = now
+	if rb.n == 0 {
+		return false
 	}
+	pe.lastFrame = now
 	r := pe.r
 	if !r.forward(rb) {
 		pe.parked = r.cur.e
 		pe.deadline = pl.s.now() + int64(pl.s.congWait)
 		pl.dirty = true
 		pl.nparked.Add(1)
+	}
+	return true
+}
+
+// readTap is a TAP's recvFn: frames into pe.rb until the batch is full, the TAP has nothing, or
+// (packets 1) the first packet's frames are all read. A TAP with offloads cuts a packet into
+// frames (framer), those that do not fit the batch wait for the next read (more). An error on the
+// first frame is the batch's (EAGAIN: nothing); one after it ends the batch, and the next read
+// finds it again.
+func (pe *planeEP) readTap(fd, packets int) {
+	rb, fr := pe.rb, pe.e.framer
+	for rb.n < maxBatch {
+		var n int
+		var e unix.Errno
+		if fr != nil {
+			if !fr.Buffered() && rb.n > 0 && packets == 1 {
+				break
+			}
+			n, e = fr.ReadFrameFrom(fd, rb.bufs[rb.n])
+		} else {
+			if rb.n >= packets {
+				break
+			}
+			n, e = readPkt(fd, rb.bufs[rb.n])
+		}
+		if e != 0 {
+			if rb.n == 0 {
+				rb.err = e
+			}
+			break
+		}
+		m := &rb.msgs[rb.n]
+		m.Len, m.Hdr.Flags = uint32(n), 0
+		rb.n++
+	}
+	pe.more = fr != nil && fr.Buffered()
+}
+
+// readPkt is one read(2) of a TAP without offloads.
+func readPkt(fd int, b []byte) (int, unix.Errno) {
+	for {
+		n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		if e != unix.EINTR {
+			return int(n), e
+		}
 	}
 }
 

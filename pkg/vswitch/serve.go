@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/govde/govde/internal/rawfd"
+	"github.com/govde/govde/pkg/frame"
 	"github.com/govde/govde/pkg/tap"
 	"github.com/govde/govde/pkg/vde"
 )
@@ -81,17 +83,30 @@ func (s *Switch) handleRequest(req *vde.Request) {
 	}
 }
 
+// rawTap is a TAP opened raw (tap.Device on Linux).
+type rawTap interface {
+	frame.Raw
+	RawFD() *rawfd.FD
+}
+
 // AddTap opens (creating it if needed) the TAP interface name and attaches it to the lowest free
 // port, module "tuntap", description the interface name. An existing persistent TAP stays
 // persistent. The TAP has offloads where the kernel grants them (tap.Config.Offload): the kernel
-// hands over and takes 64 KB TCP segments, the switch still forwards frames within the MTU. It returns
-// the port number.
+// hands over and takes 64 KB TCP segments, the switch still forwards frames within the MTU. Where the
+// data plane runs (Linux), the TAP is opened raw and read by it, with the data sockets. It returns the
+// port number.
 func (s *Switch) AddTap(name string) (int, error) {
-	d, err := tap.OpenConfig(tap.Config{Name: name, Offload: true})
+	d, err := tap.OpenConfig(tap.Config{Name: name, Offload: true, Raw: batched})
 	if err != nil {
 		return 0, err
 	}
-	e, err := s.attach(epSpec{ep: d, id: -1, module: ModuleTap, descr: d.Name(), uid: -1, direct: true})
+	sp := epSpec{ep: d, id: -1, module: ModuleTap, descr: d.Name(), uid: -1, direct: true}
+	if r, ok := any(d).(rawTap); ok {
+		if rd, ok := r.RawDesc(); ok {
+			sp.tapfd, sp.framer = r.RawFD(), rd.Framer
+		}
+	}
+	e, err := s.attach(sp)
 	if err != nil {
 		d.Close()
 		return 0, fmt.Errorf("tap %s: %w", name, err)
