@@ -74,8 +74,13 @@ type rx struct {
 	waitFn  func(fd uintptr) bool
 	mayWait bool // the batch has a single destination (see congestionWait)
 	plane   bool // read by the plane: a congestion wait parks the source (flush returns false)
-	pfd     [1]unix.PollFd
-	pwait   unix.Timespec
+	// hold: the batch is the first part of a TAP's segment whose other frames the plane reads next
+	// (planeEP.more), so finish leaves the batch writers unflushed: a TAP destination then joins the
+	// whole segment again (one write, not one per batch). The batch that ends the segment, resume, or
+	// the source's removal (flushHeld) flushes them.
+	hold  bool
+	pfd   [1]unix.PollFd
+	pwait unix.Timespec
 
 	bws     []*endpoint // batch writers written to in this batch, to Flush
 	outc    []outCount  // by port number
@@ -289,6 +294,7 @@ func (r *rx) flush() bool {
 // it and marks the destination stalled) and reports whether the batch is done; if not, the plane keeps
 // waiting.
 func (r *rx) resume(expired bool) bool {
+	r.hold = false // the source waited: what it holds goes now
 	g := r.cur
 	g.wait = false
 	if expired {
@@ -313,17 +319,13 @@ func (r *rx) endGroup(g *txGroup) {
 	g.reset()
 }
 
-// finish ends a batch: batch writers flushed, counters published.
+// finish ends a batch: batch writers flushed (unless hold), counters published.
 func (r *rx) finish() {
 	r.ngroups = 0
 	r.cur = nil
-	for i, d := range r.bws {
-		if d.bw.Flush() != nil {
-			d.port.out.drops.Add(1)
-		}
-		r.bws[i] = nil
+	if !r.hold {
+		r.flushHeld()
 	}
-	r.bws = r.bws[:0]
 	for _, p := range r.touched {
 		c := &r.outc[p.num]
 		p.out.pkts.Add(c.pkts)
@@ -338,6 +340,17 @@ func (r *rx) finish() {
 		in.in.drops.Add(r.inDrops)
 	}
 	r.inPkts, r.inBytes, r.inDrops = 0, 0, 0
+}
+
+// flushHeld flushes the batch writers written to since they were last flushed.
+func (r *rx) flushHeld() {
+	for i, d := range r.bws {
+		if d.bw.Flush() != nil {
+			d.port.out.drops.Add(1)
+		}
+		r.bws[i] = nil
+	}
+	r.bws = r.bws[:0]
 }
 
 // queueDirect gives a frame to a batch writer, to be flushed with the batch; a frame that does not

@@ -289,6 +289,7 @@ func (pl *plane) sync() {
 		if pe.parked != nil {
 			pl.resume(pe, true)
 		}
+		pe.r.flushHeld() // the frames it held for the rest of a segment go out
 	}
 	clear(pl.eps[len(kept):])
 	pl.eps = kept
@@ -317,6 +318,7 @@ func (pl *plane) drop() {
 		if pe.parked != nil {
 			pl.resume(pe, true)
 		}
+		pe.r.flushHeld()
 	}
 	pl.eps, pl.taps = nil, nil
 }
@@ -382,6 +384,7 @@ func (pl *plane) read(pe *planeEP) bool {
 	}
 	pe.lastFrame = now
 	r := pe.r
+	r.hold = pe.more
 	if !r.forward(rb) {
 		pe.parked = r.cur.e
 		pe.deadline = pl.s.now() + int64(pl.s.congWait)
