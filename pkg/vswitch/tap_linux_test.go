@@ -4,11 +4,16 @@ package vswitch
 
 import (
 	"net"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/govde/govde/internal/rawfd"
 	"github.com/govde/govde/internal/testutil"
 	"github.com/govde/govde/pkg/frame"
+	"golang.org/x/sys/unix"
 )
 
 // TestRootTapAnswersInTheRound: a TAP port is read by the data plane, which reads it again right after
@@ -55,5 +60,94 @@ func TestRootTapAnswersInTheRound(t *testing.T) {
 	}
 	if n := s.plane.answers.Load(); n < pings/2 || n > pings {
 		t.Errorf("%d of %d echo replies read right after the write that caused them, want at least %d", n, pings, pings/2)
+	}
+}
+
+// segmentFramer stands for a TAP with offloads: a byte written to the other end of its descriptor is
+// a segment of len(frames) frames, handed out one by one as tap.Device's framer does.
+type segmentFramer struct {
+	frames [][]byte
+	left   [][]byte
+}
+
+func (f *segmentFramer) ReadFrameFrom(fd int, b []byte) (int, syscall.Errno) {
+	if len(f.left) == 0 {
+		var one [1]byte
+		if _, err := unix.Read(fd, one[:]); err != nil {
+			return 0, err.(syscall.Errno)
+		}
+		f.left = f.frames
+	}
+	n := copy(b, f.left[0])
+	f.left = f.left[1:]
+	return n, 0
+}
+func (f *segmentFramer) Buffered() bool                         { return len(f.left) > 0 }
+func (f *segmentFramer) WriteFrameTo(int, []byte) syscall.Errno { return 0 }
+func (f *segmentFramer) FlushTo(int) syscall.Errno              { return 0 }
+
+// writeLog is a direct endpoint that keeps frames until Flush, as a TAP with offloads does, and logs
+// both: "q" per frame queued, "f" per flush.
+type writeLog struct {
+	block chan struct{}
+	mu    sync.Mutex
+	log   []byte
+}
+
+func (w *writeLog) ReadFrame([]byte) (int, error) { <-w.block; return 0, net.ErrClosed }
+func (w *writeLog) WriteFrame([]byte) error       { return w.add('w') }
+func (w *writeLog) QueueFrame([]byte) error       { return w.add('q') }
+func (w *writeLog) Flush() error                  { return w.add('f') }
+func (w *writeLog) Close() error                  { return nil }
+func (w *writeLog) add(c byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.log = append(w.log, c)
+	return nil
+}
+func (w *writeLog) String() string { w.mu.Lock(); defer w.mu.Unlock(); return string(w.log) }
+
+// TestTapSegmentOneWrite: a TAP's segment of more frames than a batch (45, as 64 KB at MTU 1500) reaches
+// a TAP destination as one flush after all its frames, not one flush per batch of maxBatch, so that the
+// destination joins it into one write again (rx.hold).
+func TestTapSegmentOneWrite(t *testing.T) {
+	s := newSwitch(t, Config{})
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[1])
+	rfd, err := rawfd.New(fds[0], true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rfd.Close()
+	const n = 45
+	fr := &segmentFramer{}
+	for i := range n {
+		f := eth(mac(100), mac(1), 1514)
+		f[14] = byte(i)
+		fr.frames = append(fr.frames, f)
+	}
+	dst := &writeLog{block: make(chan struct{})}
+	defer close(dst.block)
+	d, err := s.attach(epSpec{ep: dst, id: -1, module: ModuleTap, uid: -1, direct: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.fdb.learn(makeKey(mac(100), 0), d.port.num, s.now())
+	src := &writeLog{block: make(chan struct{})}
+	defer close(src.block)
+	if _, err := s.attach(epSpec{ep: src, id: -1, module: ModuleTap, uid: -1, direct: true, tapfd: rfd, framer: fr}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.Write(fds[1], []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Repeat("q", n) + "f"
+	for end := time.Now().Add(10 * time.Second); dst.String() != want; time.Sleep(time.Millisecond) {
+		if time.Now().After(end) || strings.Count(dst.String(), "q") == n && strings.Contains(dst.String(), "f") {
+			t.Fatalf("the destination saw %q, want %q (the segment's frames, then one flush)", dst.String(), want)
+		}
 	}
 }
