@@ -4,6 +4,7 @@ package testutil
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,7 +30,11 @@ func StartSwitch(t testing.TB, switchPath, dir string, extra ...string) *Proc {
 	r.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "ctl")); err == nil {
+		// vde_switch binds its ctl socket before it listens: a client that connects in between is
+		// refused (seen in CI), so the file is not enough. Neither switch logs a connection closed
+		// before its request.
+		if c, err := net.DialTimeout("unix", filepath.Join(dir, "ctl"), time.Second); err == nil {
+			c.Close()
 			return p
 		}
 		if p.Exited() {
