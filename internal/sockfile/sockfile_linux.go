@@ -56,6 +56,12 @@ func RealPath(dir *os.File) (string, error) {
 // Bind binds the AF_UNIX socket fd at name in dir with the final permissions perm, which the file has
 // from the moment name exists (see the package doc). name is a single path element.
 func Bind(fd int, dir *os.File, name string, perm Perm, replace Replace) (Node, error) {
+	return bind(fd, dir, name, perm, replace, nil)
+}
+
+// bind is Bind; ready, when not nil, runs on fd once it is bound in the private directory, before the
+// name appears (Listen's listen(2), so that a client never finds the name refusing connections).
+func bind(fd int, dir *os.File, name string, perm Perm, replace Replace, ready func() error) (Node, error) {
 	if name == "" || name != filepath.Base(name) || name == "." || name == ".." {
 		return Node{}, fmt.Errorf("socket name %q: %w", name, os.ErrInvalid)
 	}
@@ -71,6 +77,12 @@ func Bind(fd int, dir *os.File, name string, perm Perm, replace Replace) (Node, 
 	n, err := bindIn(fd, pfd, name, perm)
 	if err != nil {
 		return Node{}, fmt.Errorf("bind %s: %w", filepath.Join(dir.Name(), name), err)
+	}
+	if ready != nil {
+		if err := ready(); err != nil {
+			unix.Unlinkat(pfd, name, 0)
+			return Node{}, err
+		}
 	}
 	flags := uint(0)
 	if replace == NoReplace {
@@ -154,24 +166,24 @@ func Remove(path string, n Node) error {
 	return nil
 }
 
-// Listen makes a listening AF_UNIX stream socket at name in dir with Bind. The returned listener does not
-// remove anything when closed: the caller removes the name with Remove.
+// Listen makes a listening AF_UNIX stream socket at name in dir with Bind, listening before the name
+// appears. The returned listener does not remove anything when closed: the caller removes the name with
+// Remove.
 func Listen(dir *os.File, name string, perm Perm, replace Replace) (*net.UnixListener, Node, error) {
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
 		return nil, Node{}, os.NewSyscallError("socket", err)
 	}
-	n, err := Bind(fd, dir, name, perm, replace)
+	// It listens before its name appears: vde_switch binds, then listens, and a client that finds the
+	// name in between is refused.
+	n, err := bind(fd, dir, name, perm, replace, func() error {
+		return os.NewSyscallError("listen", unix.Listen(fd, unix.SOMAXCONN))
+	})
 	if err != nil {
 		unix.Close(fd)
 		return nil, Node{}, err
 	}
 	path := filepath.Join(dir.Name(), name)
-	if err := unix.Listen(fd, unix.SOMAXCONN); err != nil {
-		unix.Close(fd)
-		Remove(path, n)
-		return nil, Node{}, os.NewSyscallError("listen", err)
-	}
 	f := os.NewFile(uintptr(fd), path)
 	ln, err := net.FileListener(f)
 	f.Close()

@@ -114,3 +114,48 @@ func TestOpenDirSymlink(t *testing.T) {
 		t.Errorf("RealPath = %q, %v; want %q", p, err, base)
 	}
 }
+
+// TestReadyBeforeName: bind runs ready (Listen's listen(2)) while the socket is still in its private
+// directory, so the name never exists without a listener behind it (vde_switch's ctl does, between its
+// bind and its listen, and a client connecting then is refused); a failing ready leaves no name.
+func TestReadyBeforeName(t *testing.T) {
+	d := openDir(t)
+	path := filepath.Join(d.Name(), "ctl")
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	ran := false
+	if _, err := bind(fd, d, "ctl", Perm{Mode: 0o600, UID: -1, GID: -1}, NoReplace, func() error {
+		ran = true
+		if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s exists before ready returned (%v)", path, err)
+		}
+		return syscall.Listen(fd, 1)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !ran {
+		t.Fatal("ready did not run")
+	}
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatalf("dial %s: %v", path, err)
+	}
+	c.Close()
+
+	fd2, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd2)
+	bad := errors.New("ready failed")
+	if _, err := bind(fd2, d, "other", Perm{Mode: 0o600, UID: -1, GID: -1}, NoReplace, func() error { return bad }); !errors.Is(err, bad) {
+		t.Errorf("bind with a failing ready: %v, want %v", err, bad)
+	}
+	if _, err := os.Lstat(filepath.Join(d.Name(), "other")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failing ready left the name behind (%v)", err)
+	}
+	noPrivateDirs(t, d.Name())
+}
