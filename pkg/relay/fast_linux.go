@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/govde/govde/internal/rawfd"
 	"github.com/govde/govde/internal/sched"
 	"github.com/govde/govde/pkg/frame"
 )
@@ -186,10 +187,9 @@ type side struct {
 	// answers says that the side is a non-blocking packet device (a TAP): the host's stack handles a
 	// frame written to it within the write(2), and what that makes it send back (a ping's echo
 	// reply, a TCP ACK) is there to read when the write returns. After a round that wrote to it, the
-	// loop reads it at once instead of after one more poll(2) (see answer); misses counts the reads
-	// in a row that found nothing, and answer stops trying after the second until a probe hits.
+	// loop reads it at once instead of after one more poll(2), as ans allows (see answer).
 	answers bool
-	misses  uint8
+	ans     rawfd.Answers
 	// sent is out's frame count when this side's input was last pumped, or at the round's start.
 	sent uint64
 }
@@ -427,24 +427,15 @@ func (l *loop) run() error {
 	}
 }
 
-// probeEvery is how often (in rounds that wrote to it) answer reads a side whose answers stopped coming.
-const probeEvery = 16
-
 // answer reads side i once more when frames were written to it since its input was last pumped and it
 // answers within a write (side.answers): the reply to a ping written to a TAP leaves with the write's
 // round, saving the poll(2) that would only report it, a system call on the round trip of every frame
 // that the host answers (vde2's plug2tap polls before every read). A side whose answers do not come (a
-// host that only receives, the pinging host itself) is read so once in probeEvery such rounds.
+// host that only receives, the pinging host itself) is read so once in rawfd.AnswerProbe such rounds.
 func (l *loop) answer(i int) error {
 	s := &l.sides[i]
-	if !s.answers || l.fds[slotRead+2*i].Fd < 0 || s.out.c.Frames.Load() == s.sent {
+	if !s.answers || l.fds[slotRead+2*i].Fd < 0 || s.out.c.Frames.Load() == s.sent || !s.ans.Try() {
 		return nil
-	}
-	if s.misses >= 2 {
-		if s.misses++; s.misses < 2+probeEvery {
-			return nil
-		}
-		s.misses = 1 // the probe: one more miss stops the reads again
 	}
 	// This read does not count as the side's read of the round (lastRead, which pump's burst rule
 	// looks at): with one poll(2) per ping left, the answers to consecutive pings come in consecutive
@@ -452,11 +443,7 @@ func (l *loop) answer(i int) error {
 	before := s.lastRead
 	s.lastRead = 0
 	err := l.pump(i, true)
-	if s.lastRead == 0 {
-		s.misses++
-	} else {
-		s.misses = 0
-	}
+	s.ans.Got(s.lastRead != 0)
 	s.lastRead = before
 	return err
 }

@@ -885,7 +885,7 @@ func TestHelperSender(t *testing.T) {
 // TestAnswers: a packet device (a TAP; here a SEQPACKET socket, which the loop treats alike) that was
 // written to since its input was last pumped is read at once (answer), without a poll(2) to report
 // what its host wrote back within the write; a datagram socket is not. After two such reads in a row
-// that find nothing (a host that does not answer), the device is read so only once in probeEvery
+// that find nothing (a host that does not answer), the device is read so only once in rawfd.AnswerProbe
 // rounds that wrote to it, until a read finds an answer again. None of these reads counts as the
 // device's read of its round (lastRead, pump's burst rule).
 func TestAnswers(t *testing.T) {
@@ -950,22 +950,22 @@ func TestAnswers(t *testing.T) {
 		t.Fatal("the TAP was read with no frame written to it")
 	}
 	unix.Read(tap.rfd, buf)
-	// A host that does not answer: two misses, then one read in probeEvery rounds.
+	// A host that does not answer: two misses, then one read in rawfd.AnswerProbe rounds.
 	round(false)
 	round(false)
-	if tap.misses != 2 {
-		t.Fatalf("two reads that found nothing: misses %d, want 2", tap.misses)
+	if tap.ans.Misses() != 2 {
+		t.Fatalf("two reads that found nothing: misses %d, want 2", tap.ans.Misses())
 	}
-	for i := 1; i < probeEvery; i++ {
+	for i := 1; i < rawfd.AnswerProbe; i++ {
 		if round(true) {
 			t.Fatalf("round %d after two misses read an answer; want none before the probe", i)
 		}
 	}
 	if !round(true) {
-		t.Fatal("the probe, probeEvery rounds after the misses, did not read the answer")
+		t.Fatal("the probe, rawfd.AnswerProbe rounds after the misses, did not read the answer")
 	}
-	if tap.misses != 0 {
-		t.Fatalf("a probe that found an answer: misses %d, want 0", tap.misses)
+	if tap.ans.Misses() != 0 {
+		t.Fatalf("a probe that found an answer: misses %d, want 0", tap.ans.Misses())
 	}
 	if !round(true) {
 		t.Fatal("after a probe that hit, the next round's answer was not read")

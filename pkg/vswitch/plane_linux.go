@@ -66,11 +66,10 @@ type planeEP struct {
 	lastFrame time.Duration
 
 	// A TAP's state. more: frames of the packet read last wait in framer (a TCP segment of more
-	// than maxBatch frames), so the TAP is read again without waiting for poll(2). misses counts the
-	// answer reads in a row that found nothing, wrounds the rounds that wrote to it since (see answer).
-	more    bool
-	misses  int
-	wrounds int
+	// than maxBatch frames), so the TAP is read again without waiting for poll(2). ans: whether to
+	// read it right after a round that wrote to it (see answer).
+	more bool
+	ans  rawfd.Answers
 }
 
 func newPlane(s *Switch) (*plane, error) {
@@ -205,8 +204,7 @@ func (pl *plane) held() bool {
 // (a ping's echo reply, a TCP ACK, a segment the ACK let go), so the answer is forwarded in the same
 // round instead of after another poll(2), which is where vde_switch finds it. What an answer read
 // forwards may be written to another TAP, whose answer is read next, up to maxAnswerPasses. A TAP
-// whose host does not answer (it only receives) is not read after two misses in a row, but in one
-// round of 16 that write to it, which turns the reads back on when it answers.
+// whose host does not answer (it only receives) is read so once in rawfd.AnswerProbe such rounds.
 func (pl *plane) answer() {
 	for range maxAnswerPasses {
 		again := false
@@ -218,17 +216,14 @@ func (pl *plane) answer() {
 			if pe.parked != nil || pe.more {
 				continue // its frames go first; more is read in the next round
 			}
-			if pe.misses >= 2 {
-				if pe.wrounds++; pe.wrounds%answerProbe != 0 {
-					continue
-				}
+			if !pe.ans.Try() {
+				continue
 			}
-			if pl.read(pe) {
-				pe.misses, pe.wrounds = 0, 0
+			found := pl.read(pe)
+			pe.ans.Got(found)
+			if found {
 				pl.answers.Add(1)
 				again = true
-			} else {
-				pe.misses++
 			}
 		}
 		if !again {
@@ -242,10 +237,8 @@ func (pl *plane) answer() {
 	}
 }
 
-const (
-	maxAnswerPasses = 4  // answer reads per round, at most, of each TAP
-	answerProbe     = 16 // a TAP that stopped answering is read again once in so many rounds
-)
+// maxAnswerPasses bounds the answer reads of each TAP per round.
+const maxAnswerPasses = 4
 
 func (pl *plane) closing() bool {
 	select {
